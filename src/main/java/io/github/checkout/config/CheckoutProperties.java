@@ -1,0 +1,54 @@
+package io.github.checkout.config;
+
+import jakarta.validation.Valid;
+import jakarta.validation.constraints.Max;
+import jakarta.validation.constraints.Min;
+import jakarta.validation.constraints.NotBlank;
+import jakarta.validation.constraints.NotNull;
+import java.time.Duration;
+import org.springframework.boot.context.properties.ConfigurationProperties;
+import org.springframework.boot.context.properties.bind.DefaultValue;
+import org.springframework.validation.annotation.Validated;
+
+/**
+ * Every setting of the service, under {@code checkout.*}. Kafka connection, consumer group and
+ * PostgreSQL settings stay with Spring Boot's own {@code spring.kafka.*} and {@code spring.datasource.*}.
+ */
+@Validated
+@ConfigurationProperties("checkout")
+public record CheckoutProperties(
+        @Valid @NotNull @DefaultValue Topics topics,
+        @Valid @NotNull @DefaultValue Batch batch,
+        @Valid @NotNull @DefaultValue Retry retry,
+        /* consumer threads; more than the partition count leaves threads idle */
+        @Min(1) @Max(64) @DefaultValue("4") int concurrency,
+        /* a request larger than this goes to the dead-letter topic unread */
+        @Min(256) @Max(1048576) @DefaultValue("16384") int maxRequestBytes) {
+
+    /** Topic names, and the partition count used when the service creates a missing topic. */
+    public record Topics(
+            @NotBlank @DefaultValue("purchase-requests") String purchaseRequests,
+            @NotBlank @DefaultValue("purchase-requests.DLT") String purchaseRequestsDeadLetter,
+            @NotBlank @DefaultValue("order-created") String orderCreated,
+            @NotBlank @DefaultValue("out-of-stock") String outOfStock,
+            @NotBlank @DefaultValue("purchase-rejected") String purchaseRejected,
+            @Min(1) @DefaultValue("4") int partitions) {
+    }
+
+    /**
+     * How many requests are decided together, in one database transaction and one Kafka transaction,
+     * and how long the broker may wait to fill a batch ({@code fetch.max.wait.ms} once
+     * {@code minBytes} are not yet there).
+     */
+    public record Batch(
+            @Min(1) @Max(10000) @DefaultValue("500") int maxRecords,
+            @Min(1) @DefaultValue("1") int minBytes,
+            @NotNull @DefaultValue("100ms") Duration maxWait) {
+    }
+
+    /** Back-off for transient failures (database or broker unreachable): retried without end, never dropped. */
+    public record Retry(
+            @NotNull @DefaultValue("100ms") Duration initialInterval,
+            @NotNull @DefaultValue("5s") Duration maxInterval) {
+    }
+}

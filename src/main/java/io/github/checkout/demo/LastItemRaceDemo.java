@@ -1,0 +1,156 @@
+package io.github.checkout.demo;
+
+import io.github.checkout.config.CheckoutProperties;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.UUID;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import me.tongfei.progressbar.ProgressBar;
+import me.tongfei.progressbar.ProgressBarBuilder;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.serialization.StringDeserializer;
+import org.apache.kafka.common.serialization.StringSerializer;
+import org.springframework.boot.ApplicationArguments;
+import org.springframework.boot.ApplicationRunner;
+import org.springframework.boot.SpringApplication;
+import org.springframework.boot.autoconfigure.condition.ConditionalOnProperty;
+import org.springframework.boot.kafka.autoconfigure.KafkaProperties;
+import org.springframework.context.ConfigurableApplicationContext;
+import org.springframework.jdbc.core.simple.JdbcClient;
+import org.springframework.stereotype.Component;
+
+/**
+ * On the embedded default: puts one item with stock 1 on sale, lets {@code --buyers=N} buyers (2 by
+ * default) send their purchase requests at the same instant over all partitions, waits until every
+ * request is decided and prints what happened. Exits afterwards unless {@code --serve} is given.
+ */
+@Component
+@ConditionalOnProperty(name = {"checkout.embedded", "checkout.demo.enabled"}, havingValue = "true", matchIfMissing = false)
+class LastItemRaceDemo implements ApplicationRunner {
+
+    private final JdbcClient jdbc;
+    private final KafkaProperties kafka;
+    private final CheckoutProperties.Topics topics;
+    private final ConfigurableApplicationContext context;
+
+    LastItemRaceDemo(JdbcClient jdbc, KafkaProperties kafka, CheckoutProperties properties,
+                     ConfigurableApplicationContext context) {
+        this.jdbc = jdbc;
+        this.kafka = kafka;
+        this.topics = properties.topics();
+        this.context = context;
+    }
+
+    @Override
+    public void run(ApplicationArguments args) throws Exception {
+        int buyers = args.containsOption("buyers") ? Integer.parseInt(args.getOptionValues("buyers").get(0)) : 2;
+        if (buyers < 1) {
+            throw new IllegalArgumentException("--buyers must be at least 1");
+        }
+        UUID item = UUID.randomUUID();
+        jdbc.sql("insert into items (id, name, stock) values (:id, 'the last item', 1)").param("id", item).update();
+        System.out.printf("%nThe last item is on sale (stock 1). %d buyers tap \"Buy\" at the same instant...%n", buyers);
+
+        int orders = 0;
+        int outOfStock = 0;
+        int other = 0;
+        try (KafkaConsumer<String, String> outcomes = outcomeConsumer();
+             ProgressBar progress = new ProgressBarBuilder().setTaskName("Deciding").setInitialMax(buyers).build()) {
+            outcomes.subscribe(List.of(topics.orderCreated(), topics.outOfStock(), topics.purchaseRejected()));
+            outcomes.poll(Duration.ofMillis(500));
+            fireAtOnce(item, buyers);
+            Instant deadline = Instant.now().plus(Duration.ofMinutes(2));
+            while (orders + outOfStock + other < buyers && Instant.now().isBefore(deadline)) {
+                for (var record : outcomes.poll(Duration.ofMillis(200))) {
+                    if (!item.toString().equals(record.key())) {
+                        continue;
+                    }
+                    if (record.topic().equals(topics.orderCreated())) {
+                        orders++;
+                    } else if (record.topic().equals(topics.outOfStock())) {
+                        outOfStock++;
+                    } else {
+                        other++;
+                    }
+                    progress.step();
+                }
+            }
+        }
+        int stock = jdbc.sql("select stock from items where id = :id").param("id", item).query(Integer.class).single();
+        int rows = jdbc.sql("select count(*) from orders where item_id = :id").param("id", item).query(Integer.class).single();
+        System.out.printf("""
+
+                Buyers              %d
+                Orders created      %d
+                Out of stock        %d
+                Rejected            %d
+                Undecided           %d
+                Final stock         %d
+                Oversold            %d
+                %n""", buyers, orders, outOfStock, other, buyers - orders - outOfStock - other, stock,
+                Math.max(0, rows - 1));
+        if (!args.containsOption("serve")) {
+            System.exit(SpringApplication.exit(context));
+        }
+        System.out.println("Still serving (--serve): requests on " + topics.purchaseRequests() + ", Ctrl-C to stop.");
+    }
+
+    /** Each buyer on a thread of its own, released together, spread over every partition as careless keys would. */
+    private void fireAtOnce(UUID item, int buyers) throws InterruptedException {
+        Map<String, Object> config = kafka.buildProducerProperties();
+        config.remove(ProducerConfig.TRANSACTIONAL_ID_CONFIG);
+        config.put(ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, StringSerializer.class);
+        config.put(ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, StringSerializer.class);
+        try (var producer = new KafkaProducer<String, String>(config)) {
+            int partitions = producer.partitionsFor(topics.purchaseRequests()).size();
+            CountDownLatch start = new CountDownLatch(1);
+            CountDownLatch sent = new CountDownLatch(buyers);
+            int threads = Math.min(buyers, 64);
+            ExecutorService pool = Executors.newFixedThreadPool(threads);
+            List<List<String>> shares = new ArrayList<>();
+            for (int t = 0; t < threads; t++) {
+                shares.add(new ArrayList<>());
+            }
+            for (int b = 0; b < buyers; b++) {
+                shares.get(b % threads).add("""
+                        {"idempotencyKey":"%s","userId":"%s","itemId":"%s","quantity":1}"""
+                        .formatted(UUID.randomUUID(), UUID.randomUUID(), item));
+            }
+            for (int t = 0; t < threads; t++) {
+                int partition = t % partitions;
+                List<String> share = shares.get(t);
+                pool.submit(() -> {
+                    start.await();
+                    for (String request : share) {
+                        producer.send(new ProducerRecord<>(topics.purchaseRequests(), partition, item.toString(), request));
+                        sent.countDown();
+                    }
+                    return null;
+                });
+            }
+            start.countDown();
+            sent.await();
+            producer.flush();
+            pool.shutdown();
+        }
+    }
+
+    private KafkaConsumer<String, String> outcomeConsumer() {
+        Map<String, Object> config = kafka.buildConsumerProperties();
+        config.put(ConsumerConfig.GROUP_ID_CONFIG, "last-item-race-demo-" + UUID.randomUUID());
+        config.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "latest");
+        config.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class);
+        config.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class);
+        return new KafkaConsumer<>(config);
+    }
+}

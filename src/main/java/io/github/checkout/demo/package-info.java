@@ -1,0 +1,2 @@
+/** The last-item race demo that runs on the embedded default. */
+package io.github.checkout.demo;

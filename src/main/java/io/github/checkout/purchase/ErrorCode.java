@@ -1,0 +1,34 @@
+package io.github.checkout.purchase;
+
+import com.fasterxml.jackson.annotation.JsonValue;
+import java.util.Arrays;
+
+/** Why a purchase request was rejected, as written in {@code PurchaseRejected.errorCode}. */
+public enum ErrorCode {
+    ITEM_NOT_FOUND("item_not_found", "no item with this id exists"),
+    INVALID_QUANTITY("invalid_quantity", "quantity must be between 1 and 1000"),
+    IDEMPOTENCY_KEY_REUSED("idempotency_key_reused",
+            "this idempotency key was already used for a different user, item or quantity");
+
+    private final String code;
+    private final String message;
+
+    ErrorCode(String code, String message) {
+        this.code = code;
+        this.message = message;
+    }
+
+    @JsonValue
+    public String code() {
+        return code;
+    }
+
+    public String message() {
+        return message;
+    }
+
+    public static ErrorCode of(String code) {
+        return Arrays.stream(values()).filter(e -> e.code.equals(code)).findFirst()
+                .orElseThrow(() -> new IllegalArgumentException("unknown error code: " + code));
+    }
+}

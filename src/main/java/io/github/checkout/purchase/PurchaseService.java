@@ -1,0 +1,71 @@
+package io.github.checkout.purchase;
+
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.UUID;
+import org.springframework.stereotype.Service;
+
+/** Decides purchase requests through the gateway and turns each stored decision into its outcome event. */
+@Service
+public class PurchaseService {
+
+    private final PurchaseGateway gateway;
+
+    public PurchaseService(PurchaseGateway gateway) {
+        this.gateway = gateway;
+    }
+
+    /** One outcome per request, in request order. */
+    public List<PurchaseOutcome> decide(List<PurchaseRequested> requests) {
+        if (requests.isEmpty()) {
+            return List.of();
+        }
+        List<PurchaseGateway.Decision> decisions = gateway.decide(requests);
+        if (decisions.size() != requests.size()) {
+            throw new IllegalStateException("expected " + requests.size() + " decisions, got " + decisions.size());
+        }
+        List<PurchaseOutcome> outcomes = new ArrayList<>(requests.size());
+        for (int i = 0; i < requests.size(); i++) {
+            outcomes.add(toOutcome(requests.get(i), decisions.get(i)));
+        }
+        return outcomes;
+    }
+
+    static PurchaseOutcome toOutcome(PurchaseRequested r, PurchaseGateway.Decision d) {
+        return switch (d.kind()) {
+            case ORDER_CREATED -> new OrderCreated(eventId(r), r.idempotencyKey(), d.orderId(), r.userId(),
+                    r.itemId(), r.quantity(), d.stock(), d.decidedAt());
+            case OUT_OF_STOCK -> new OutOfStock(eventId(r), r.idempotencyKey(), r.userId(), r.itemId(),
+                    r.quantity(), d.stock(), d.decidedAt());
+            case REJECTED -> {
+                ErrorCode code = ErrorCode.of(d.errorCode());
+                yield new PurchaseRejected(eventId(r, code), r.idempotencyKey(), r.userId(), r.itemId(), code,
+                        code.message(), d.decidedAt());
+            }
+        };
+    }
+
+    /**
+     * The event id of the decision stored under the request's idempotency key: the same for every
+     * replay, so consumers can drop a re-published outcome by its id.
+     */
+    public static UUID eventId(PurchaseRequested request) {
+        return nameBased("purchase:" + request.idempotencyKey());
+    }
+
+    /**
+     * A key reused for a different request is answered without touching the stored decision; its
+     * rejection gets an id of its own (derived from the key and the conflicting request), so it is
+     * never mistaken for the first decision and is still stable across redeliveries.
+     */
+    private static UUID eventId(PurchaseRequested r, ErrorCode code) {
+        return code == ErrorCode.IDEMPOTENCY_KEY_REUSED
+                ? nameBased("purchase:" + r.idempotencyKey() + ":reused:" + r.userId() + ":" + r.itemId() + ":" + r.quantity())
+                : eventId(r);
+    }
+
+    private static UUID nameBased(String name) {
+        return UUID.nameUUIDFromBytes(name.getBytes(StandardCharsets.UTF_8));
+    }
+}

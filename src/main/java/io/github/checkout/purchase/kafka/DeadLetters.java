@@ -1,0 +1,40 @@
+package io.github.checkout.purchase.kafka;
+
+import static io.github.checkout.purchase.kafka.OutcomePublisher.utf8;
+
+import io.github.checkout.config.CheckoutProperties;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.springframework.kafka.core.KafkaTemplate;
+import org.springframework.stereotype.Component;
+
+/**
+ * Sends a poison message to the dead-letter topic with its original key, value and headers, plus
+ * headers that say why ({@code dlt-reason}: oversized, malformed_json or schema_violation; {@code dlt-error}:
+ * the detail) and where it came from. Part of the listener's Kafka transaction, like the outcomes.
+ */
+@Component
+class DeadLetters {
+
+    static final String REASON = "dlt-reason";
+    static final String ERROR = "dlt-error";
+
+    private final KafkaTemplate<byte[], byte[]> kafka;
+    private final String topic;
+
+    DeadLetters(KafkaTemplate<byte[], byte[]> kafka, CheckoutProperties properties) {
+        this.kafka = kafka;
+        this.topic = properties.topics().purchaseRequestsDeadLetter();
+    }
+
+    void send(ConsumerRecord<byte[], byte[]> original, RequestReader.Poison poison) {
+        var record = new ProducerRecord<>(topic, null, original.key(), original.value(), original.headers());
+        record.headers()
+                .add(REASON, utf8(poison.reason().code))
+                .add(ERROR, utf8(poison.detail()))
+                .add("dlt-original-topic", utf8(original.topic()))
+                .add("dlt-original-partition", utf8(String.valueOf(original.partition())))
+                .add("dlt-original-offset", utf8(String.valueOf(original.offset())));
+        kafka.send(record);
+    }
+}

@@ -1,0 +1,157 @@
+package io.github.checkout.purchase;
+
+import static io.github.checkout.support.OutcomeCollector.ORDER_CREATED;
+import static io.github.checkout.support.OutcomeCollector.OUT_OF_STOCK;
+import static io.github.checkout.support.OutcomeCollector.PURCHASE_REJECTED;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import io.github.checkout.support.IntegrationTestSupport;
+import io.github.checkout.support.OutcomeCollector.Outcome;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.List;
+import java.util.Set;
+import java.util.UUID;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Collectors;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/** The service end to end: requests produced to Kafka, outcomes read back by a read_committed consumer. */
+class PurchaseFlowIT extends IntegrationTestSupport {
+
+    @AfterEach
+    void everyOutcomeValidatesAgainstItsSchema() {
+        assertThat(outcomes().schemaViolations()).isEmpty();
+    }
+
+    @Test
+    void lastItemBoughtTwiceAtOnce_sellsExactlyOnce() throws Exception {
+        UUID item = newItem(1);
+        CountDownLatch start = new CountDownLatch(1);
+        ExecutorService buyers = Executors.newFixedThreadPool(2);
+        for (int partition = 0; partition < 2; partition++) {
+            int p = partition;
+            buyers.submit(() -> {
+                start.await();
+                UUID user = UUID.randomUUID();
+                send(new ProducerRecord<>(REQUESTS, p, item.toString(),
+                        json(UUID.randomUUID().toString(), user, item, 1).getBytes(StandardCharsets.UTF_8)));
+                return null;
+            });
+        }
+        start.countDown();
+        buyers.shutdown();
+        assertThat(buyers.awaitTermination(10, TimeUnit.SECONDS)).isTrue();
+
+        await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> assertThat(outcomes().forItem(item)).hasSize(2));
+        assertThat(outcomes().forItem(item, ORDER_CREATED)).hasSize(1);
+        assertThat(outcomes().forItem(item, OUT_OF_STOCK)).singleElement()
+                .satisfies(o -> assertThat(o.value().get("availableStock").asInt()).isZero());
+        assertThat(stockOf(item)).isZero();
+        assertThat(ordersOf(item)).isEqualTo(1);
+    }
+
+    @Test
+    void thousandBuyersOverFourPartitionsWithRandomKeys_sellExactlyTheStock() {
+        UUID item = newItem(10);
+        for (int i = 0; i < 1000; i++) {
+            send(new ProducerRecord<>(REQUESTS, i % 4, UUID.randomUUID().toString(),
+                    json("buyer-" + item + "-" + i, UUID.randomUUID(), item, 1).getBytes(StandardCharsets.UTF_8)));
+        }
+        producer().flush();
+
+        await().atMost(Duration.ofSeconds(90)).untilAsserted(() -> assertThat(outcomes().forItem(item)).hasSize(1000));
+        List<Outcome> orders = outcomes().forItem(item, ORDER_CREATED);
+        assertThat(orders).hasSize(10);
+        assertThat(orders).map(o -> o.value().get("remainingStock").asInt())
+                .containsExactlyInAnyOrder(0, 1, 2, 3, 4, 5, 6, 7, 8, 9);
+        assertThat(outcomes().forItem(item, OUT_OF_STOCK)).hasSize(990)
+                .allSatisfy(o -> assertThat(o.value().get("availableStock").asInt()).isZero());
+        assertThat(outcomes().forItem(item)).map(o -> o.text("idempotencyKey")).doesNotHaveDuplicates();
+        assertThat(stockOf(item)).isZero();
+        assertThat(ordersOf(item)).isEqualTo(10);
+    }
+
+    @Test
+    void requestDeliveredFiveTimes_isOneOrderAnsweredIdentically() {
+        UUID item = newItem(5);
+        UUID user = UUID.randomUUID();
+        String key = "retry-" + UUID.randomUUID();
+        for (int i = 0; i < 5; i++) {
+            request(key, user, item, 2);
+        }
+        producer().flush();
+
+        await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> assertThat(outcomes().forItem(item)).hasSize(5));
+        List<Outcome> answers = outcomes().forItem(item);
+        assertThat(answers).allSatisfy(o -> assertThat(o.topic()).isEqualTo(ORDER_CREATED));
+        assertThat(answers).map(o -> o.record().value()).containsOnly(answers.get(0).record().value());
+        assertThat(answers.get(0).value().get("remainingStock").asInt()).isEqualTo(3);
+        assertThat(answers.get(0).text("eventId"))
+                .isEqualTo(PurchaseService.eventId(new PurchaseRequested(key, user, item, 2, null)).toString());
+        assertThat(stockOf(item)).isEqualTo(3);
+        assertThat(ordersOf(item)).isEqualTo(1);
+    }
+
+    @Test
+    void keyReusedWithDifferentQuantity_isRejectedAndChangesNothing() {
+        UUID item = newItem(10);
+        UUID user = UUID.randomUUID();
+        String key = "reuse-" + UUID.randomUUID();
+        request(key, user, item, 1);
+        await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> assertThat(outcomes().forItem(item)).hasSize(1));
+
+        request(key, user, item, 3);
+        await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> assertThat(outcomes().forItem(item)).hasSize(2));
+
+        Outcome first = outcomes().forItem(item, ORDER_CREATED).get(0);
+        Outcome rejected = outcomes().forItem(item, PURCHASE_REJECTED).get(0);
+        assertThat(rejected.text("errorCode")).isEqualTo("idempotency_key_reused");
+        assertThat(rejected.text("eventId")).isNotEqualTo(first.text("eventId"));
+        assertThat(stockOf(item)).isEqualTo(9);
+        assertThat(ordersOf(item)).isEqualTo(1);
+        assertThat(jdbc.sql("select quantity from purchase_decisions where idempotency_key = :k")
+                .param("k", key).query(Integer.class).single()).isEqualTo(1);
+    }
+
+    @Test
+    void unknownItemAndOutOfRangeQuantity_areRejectedWithTheirCodes() {
+        UUID item = newItem(10);
+        UUID missing = UUID.randomUUID();
+        request("unknown-" + missing, UUID.randomUUID(), missing, 1);
+        request("zero-" + item, UUID.randomUUID(), item, 0);
+        request("huge-" + item, UUID.randomUUID(), item, 1001);
+
+        await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> {
+            assertThat(outcomes().forItem(missing)).singleElement()
+                    .satisfies(o -> assertThat(o.text("errorCode")).isEqualTo("item_not_found"));
+            assertThat(outcomes().forItem(item, PURCHASE_REJECTED)).hasSize(2)
+                    .allSatisfy(o -> assertThat(o.text("errorCode")).isEqualTo("invalid_quantity"));
+        });
+        assertThat(stockOf(item)).isEqualTo(10);
+    }
+
+    @Test
+    void outOfStockStaysOutOfStockAfterARestock() {
+        UUID item = newItem(0);
+        UUID user = UUID.randomUUID();
+        String key = "restock-" + UUID.randomUUID();
+        request(key, user, item, 1);
+        await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> assertThat(outcomes().forItem(item)).hasSize(1));
+
+        jdbc.sql("update items set stock = 5 where id = :id").param("id", item).update();
+        request(key, user, item, 1);
+        await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> assertThat(outcomes().forItem(item)).hasSize(2));
+
+        Set<String> answers = outcomes().forItem(item).stream().map(o -> o.topic() + o.record().value())
+                .collect(Collectors.toSet());
+        assertThat(answers).singleElement().asString().startsWith(OUT_OF_STOCK);
+        assertThat(stockOf(item)).isEqualTo(5);
+    }
+}

@@ -1,0 +1,138 @@
+package io.github.checkout.support;
+
+import com.networknt.schema.Schema;
+import com.networknt.schema.SchemaRegistry;
+import com.networknt.schema.SchemaRegistryConfig;
+import com.networknt.schema.SpecificationVersion;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import java.util.concurrent.CopyOnWriteArrayList;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.common.serialization.StringDeserializer;
+import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.json.JsonMapper;
+
+/**
+ * One read_committed consumer, for the whole test JVM, of every topic the service writes. Each
+ * outcome it sees is checked against its JSON Schema in {@code schemas/}; a record that does not
+ * validate is kept in {@link #schemaViolations()}, which tests assert to be empty.
+ */
+public final class OutcomeCollector {
+
+    public static final String ORDER_CREATED = "order-created";
+    public static final String OUT_OF_STOCK = "out-of-stock";
+    public static final String PURCHASE_REJECTED = "purchase-rejected";
+    public static final String DEAD_LETTER = "purchase-requests.DLT";
+
+    private static OutcomeCollector shared;
+
+    /** A consumed outcome: its topic, the parsed value and the raw record. */
+    public record Outcome(String topic, JsonNode value, ConsumerRecord<String, String> record) {
+
+        public String text(String field) {
+            return value.get(field).asString();
+        }
+    }
+
+    private final List<Outcome> seen = new CopyOnWriteArrayList<>();
+    private final List<String> schemaViolations = new CopyOnWriteArrayList<>();
+    private final Map<String, Schema> schemas;
+    private final JsonMapper json = JsonMapper.builder().build();
+
+    private OutcomeCollector() {
+        SchemaRegistry registry = SchemaRegistry.withDefaultDialect(SpecificationVersion.DRAFT_2020_12,
+                b -> b.schemaRegistryConfig(SchemaRegistryConfig.builder().formatAssertionsEnabled(true).build()));
+        schemas = Map.of(
+                ORDER_CREATED, schema(registry, "order-created"),
+                OUT_OF_STOCK, schema(registry, "out-of-stock"),
+                PURCHASE_REJECTED, schema(registry, "purchase-rejected"));
+        Thread thread = new Thread(this::consume, "outcome-collector");
+        thread.setDaemon(true);
+        thread.start();
+    }
+
+    public static synchronized OutcomeCollector shared() {
+        if (shared == null) {
+            shared = new OutcomeCollector();
+        }
+        return shared;
+    }
+
+    /** Outcomes (not dead letters) whose Kafka key is this item id. */
+    public List<Outcome> forItem(UUID item) {
+        String key = item.toString();
+        return seen.stream().filter(o -> !o.topic().equals(DEAD_LETTER) && key.equals(o.record().key())).toList();
+    }
+
+    public List<Outcome> forItem(UUID item, String topic) {
+        return forItem(item).stream().filter(o -> o.topic().equals(topic)).toList();
+    }
+
+    public List<Outcome> deadLetters() {
+        return seen.stream().filter(o -> o.topic().equals(DEAD_LETTER)).toList();
+    }
+
+    public List<String> schemaViolations() {
+        return List.copyOf(schemaViolations);
+    }
+
+    private void consume() {
+        Map<String, Object> config = Map.of(
+                ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, TestInfrastructure.bootstrapServers(),
+                ConsumerConfig.GROUP_ID_CONFIG, "outcome-collector-" + UUID.randomUUID(),
+                ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest",
+                ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed",
+                ConsumerConfig.METADATA_MAX_AGE_CONFIG, 1000);
+        try (var consumer = new KafkaConsumer<>(config, new StringDeserializer(), new StringDeserializer())) {
+            consumer.subscribe(List.of(ORDER_CREATED, OUT_OF_STOCK, PURCHASE_REJECTED, DEAD_LETTER));
+            while (true) {
+                for (ConsumerRecord<String, String> record : consumer.poll(Duration.ofMillis(100))) {
+                    accept(record);
+                }
+            }
+        }
+    }
+
+    private void accept(ConsumerRecord<String, String> record) {
+        JsonNode value = null;
+        if (!record.topic().equals(DEAD_LETTER)) {
+            value = json.readTree(record.value());
+            var errors = schemas.get(record.topic()).validate(value);
+            if (!errors.isEmpty()) {
+                schemaViolations.add(record.topic() + " " + record.value() + " " + errors);
+            }
+        }
+        seen.add(new Outcome(record.topic(), value, record));
+    }
+
+    private static Schema schema(SchemaRegistry registry, String name) {
+        try {
+            return registry.getSchema(Files.newInputStream(Path.of("schemas", name + ".schema.json")));
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    static String header(ConsumerRecord<?, ?> record, String name) {
+        var header = record.headers().lastHeader(name);
+        return header == null ? null : new String(header.value(), StandardCharsets.UTF_8);
+    }
+
+    public static List<String> headers(ConsumerRecord<?, ?> record, String... names) {
+        List<String> values = new ArrayList<>();
+        for (String name : names) {
+            values.add(header(record, name));
+        }
+        return values;
+    }
+}
