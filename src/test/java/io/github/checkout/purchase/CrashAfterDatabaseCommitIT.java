@@ -1,0 +1,95 @@
+package io.github.checkout.purchase;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import io.github.checkout.support.IntegrationTestSupport;
+import io.github.checkout.support.OutcomeCollector.Outcome;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.stream.Collectors;
+import org.aopalliance.intercept.MethodInterceptor;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.junit.jupiter.api.Test;
+import org.springframework.aop.framework.ProxyFactory;
+import org.springframework.beans.factory.config.BeanPostProcessor;
+import org.springframework.boot.test.context.TestConfiguration;
+import org.springframework.context.annotation.Bean;
+import org.springframework.test.annotation.DirtiesContext;
+import org.springframework.test.context.TestPropertySource;
+
+/**
+ * The listener fails after the database committed a batch's decisions and after their outcomes were
+ * handed to the transactional producer, but before the Kafka transaction commits; several times. The
+ * batch is redelivered, the stored decisions are replayed, and a read_committed consumer still sees
+ * exactly one outcome per request, with the event ids of the first decisions.
+ */
+@DirtiesContext
+@TestPropertySource(properties = {
+        "checkout.topics.purchase-requests=" + CrashAfterDatabaseCommitIT.TOPIC,
+        "checkout.topics.purchase-requests-dead-letter=" + CrashAfterDatabaseCommitIT.TOPIC + ".DLT",
+        "checkout.batch.max-records=50",
+        "spring.kafka.consumer.group-id=crash-after-database-commit-it"})
+class CrashAfterDatabaseCommitIT extends IntegrationTestSupport {
+
+    static final String TOPIC = "crash-requests";
+    static final int CRASHES = 3;
+    static final AtomicInteger publishCalls = new AtomicInteger();
+
+    @TestConfiguration
+    static class CrashBeforeKafkaCommit {
+
+        /** Fails the first {@value #CRASHES} batches right after their outcomes were sent. */
+        @Bean
+        static BeanPostProcessor crashAfterOutcomesAreSent() {
+            return new BeanPostProcessor() {
+                @Override
+                public Object postProcessAfterInitialization(Object bean, String name) {
+                    if (!name.equals("outcomePublisher")) {
+                        return bean;
+                    }
+                    ProxyFactory proxy = new ProxyFactory(bean);
+                    proxy.setProxyTargetClass(true);
+                    proxy.addAdvice((MethodInterceptor) call -> {
+                        Object result = call.proceed();
+                        if (call.getMethod().getName().equals("publish") && publishCalls.getAndIncrement() < CRASHES) {
+                            throw new IllegalStateException("injected crash between the database and the Kafka commit");
+                        }
+                        return result;
+                    });
+                    return proxy.getProxy();
+                }
+            };
+        }
+    }
+
+    @Test
+    void failuresBetweenDatabaseAndKafkaCommits_stillOneOutcomePerRequest() {
+        UUID item = newItem(100);
+        for (int i = 0; i < 300; i++) {
+            send(new ProducerRecord<>(TOPIC, i % 4, item.toString(),
+                    json("crash-" + item + "-" + i, UUID.randomUUID(), item, 1).getBytes(StandardCharsets.UTF_8)));
+        }
+        producer().flush();
+
+        await().atMost(Duration.ofSeconds(60)).untilAsserted(() -> assertThat(outcomes().forItem(item)).hasSize(300));
+        // Give an aborted transaction's outcomes, were they ever to leak, time to show up.
+        await().pollDelay(Duration.ofSeconds(2)).atMost(Duration.ofSeconds(3)).until(() -> true);
+
+        List<Outcome> seen = outcomes().forItem(item);
+        assertThat(publishCalls.get()).isGreaterThan(CRASHES);
+        assertThat(seen).hasSize(300);
+        assertThat(seen).map(o -> o.text("idempotencyKey")).doesNotHaveDuplicates();
+        assertThat(seen).map(o -> o.text("eventId")).doesNotHaveDuplicates();
+        Map<String, Long> byTopic = seen.stream().collect(Collectors.groupingBy(Outcome::topic, Collectors.counting()));
+        assertThat(byTopic).containsEntry("order-created", 100L).containsEntry("out-of-stock", 200L);
+        assertThat(jdbc.sql("select count(*) from purchase_decisions where item_id = :item")
+                .param("item", item).query(Integer.class).single()).isEqualTo(300);
+        assertThat(ordersOf(item)).isEqualTo(100);
+        assertThat(stockOf(item)).isZero();
+    }
+}
