@@ -4,14 +4,17 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.github.checkout.support.IntegrationTestSupport;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
+import java.util.Random;
 import java.util.UUID;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import org.junit.jupiter.api.RepeatedTest;
 import org.junit.jupiter.api.Test;
 import org.springframework.beans.factory.annotation.Autowired;
 import org.springframework.jdbc.datasource.SingleConnectionDataSource;
@@ -64,6 +67,35 @@ class PlaceOrderFunctionIT extends IntegrationTestSupport {
     }
 
     @Test
+    void oneKeyForTwoItemsInConcurrentBatches_decidesOnlyOne() throws Exception {
+        for (int round = 0; round < 10; round++) {
+            UUID first = newItem(10);
+            UUID second = newItem(10);
+            UUID user = UUID.randomUUID();
+            String key = "cross-batch-" + first;
+            var pool = Executors.newFixedThreadPool(2);
+            CountDownLatch start = new CountDownLatch(1);
+            List<Future<List<PurchaseGateway.Decision>>> answers = new ArrayList<>();
+            for (UUID item : List.of(first, second)) {
+                answers.add(pool.submit(() -> {
+                    start.await();
+                    return gateway.decide(List.of(new PurchaseRequested(key + "-other-" + item, user, item, 1, null),
+                            new PurchaseRequested(key, user, item, 1, null)));
+                }));
+            }
+            start.countDown();
+            List<String> codes = new ArrayList<>();
+            for (var answer : answers) {
+                PurchaseGateway.Decision decision = answer.get().get(1);
+                codes.add(decision.kind() + "/" + decision.errorCode());
+            }
+            pool.shutdown();
+            assertThat(codes).containsExactlyInAnyOrder("ORDER_CREATED/null", "REJECTED/idempotency_key_reused");
+            assertThat(stockOf(first) + stockOf(second)).isEqualTo(17);
+        }
+    }
+
+    @Test
     void aBatch_decidesLikeOneCallPerRequestInOrder() {
         UUID item = newItem(2);
         UUID user = UUID.randomUUID();
@@ -91,6 +123,64 @@ class PlaceOrderFunctionIT extends IntegrationTestSupport {
         assertThat(replayed.subList(0, 4)).isEqualTo(decisions.subList(0, 4));
         assertThat(replayed.subList(5, 7)).isEqualTo(decisions.subList(5, 7));
         assertThat(ordersOf(item)).isEqualTo(2);
+    }
+
+    /**
+     * A random mix of items (one unknown), quantities (some invalid), repeated keys and keys reused for
+     * other requests, decided once as batches by place_orders and once request by request by place_order:
+     * every answer and every final stock must be the same.
+     */
+    @RepeatedTest(5)
+    void batchesDecideExactlyAsSingleCallsInOrder() {
+        Random random = new Random();
+        int[] stocks = {0, 1, 3, 8};
+        List<UUID> batchItems = new ArrayList<>();
+        List<UUID> singleItems = new ArrayList<>();
+        for (int stock : stocks) {
+            batchItems.add(newItem(stock));
+            singleItems.add(newItem(stock));
+        }
+        UUID unknown = UUID.randomUUID();
+        UUID[] users = {UUID.randomUUID(), UUID.randomUUID()};
+        int[] quantities = {1, 1, 1, 2, 3, 0, -1, 1001};
+        String run = UUID.randomUUID().toString();
+
+        List<int[]> picks = new ArrayList<>();
+        for (int r = 0; r < 300; r++) {
+            picks.add(new int[] {random.nextInt(120), random.nextInt(2), random.nextInt(stocks.length + 1),
+                    quantities[random.nextInt(quantities.length)]});
+        }
+        List<PurchaseRequested> batched = new ArrayList<>();
+        for (int[] p : picks) {
+            batched.add(new PurchaseRequested("b-" + run + "-" + p[0], users[p[1]],
+                    p[2] == stocks.length ? unknown : batchItems.get(p[2]), p[3], null));
+        }
+        List<PurchaseGateway.Decision> fromBatches = new ArrayList<>();
+        for (int from = 0; from < batched.size(); ) {
+            int to = Math.min(batched.size(), from + 1 + random.nextInt(80));
+            fromBatches.addAll(gateway.decide(batched.subList(from, to)));
+            from = to;
+        }
+        List<Map<String, Object>> fromSingles = new ArrayList<>();
+        for (int[] p : picks) {
+            fromSingles.add(jdbc.sql(PLACE).param("key", "s-" + run + "-" + p[0]).param("user", users[p[1]])
+                    .param("item", p[2] == stocks.length ? unknown : singleItems.get(p[2])).param("qty", p[3])
+                    .query().singleRow());
+        }
+
+        for (int r = 0; r < picks.size(); r++) {
+            PurchaseGateway.Decision b = fromBatches.get(r);
+            Map<String, Object> s = fromSingles.get(r);
+            String request = "request " + r + " " + Arrays.toString(picks.get(r));
+            assertThat(b.kind().name()).as(request).isEqualTo(s.get("outcome"));
+            assertThat(b.stock()).as(request).isEqualTo(s.get("stock"));
+            assertThat(b.errorCode()).as(request).isEqualTo(s.get("error_code"));
+            assertThat(b.orderId() == null).as(request).isEqualTo(s.get("order_id") == null);
+        }
+        for (int i = 0; i < stocks.length; i++) {
+            assertThat(stockOf(batchItems.get(i))).isEqualTo(stockOf(singleItems.get(i)));
+            assertThat(ordersOf(batchItems.get(i))).isEqualTo(ordersOf(singleItems.get(i)));
+        }
     }
 
     private static Map<String, Object> place(JdbcClient db, String key, UUID user, UUID item, int quantity) {

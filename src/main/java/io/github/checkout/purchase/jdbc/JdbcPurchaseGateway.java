@@ -4,14 +4,28 @@ import io.github.checkout.purchase.PurchaseGateway;
 import io.github.checkout.purchase.PurchaseOutcome;
 import io.github.checkout.purchase.PurchaseRequested;
 import java.sql.Timestamp;
+import java.time.Duration;
 import java.util.List;
 import java.util.UUID;
+import org.springframework.core.retry.RetryPolicy;
+import org.springframework.core.retry.RetryTemplate;
+import org.springframework.dao.PessimisticLockingFailureException;
 import org.springframework.jdbc.core.simple.JdbcClient;
 import org.springframework.stereotype.Repository;
 
 /** Decides a whole batch with one call of {@code place_orders}: one round trip, one transaction. */
 @Repository
 class JdbcPurchaseGateway implements PurchaseGateway {
+
+    /**
+     * place_orders rolls a batch back with serialization_failure when one of its keys was decided by
+     * a concurrent transaction meanwhile; run again, it replays that decision. Retried here at once,
+     * a few times; anything else, and a batch still failing, goes to the listener's back-off.
+     */
+    private static final RetryTemplate RETRY_LOST_RACES = new RetryTemplate(RetryPolicy.builder()
+            .includes(PessimisticLockingFailureException.class)
+            .maxRetries(3).delay(Duration.ofMillis(5)).jitter(Duration.ofMillis(5))
+            .build());
 
     private final JdbcClient jdbc;
 
@@ -21,6 +35,10 @@ class JdbcPurchaseGateway implements PurchaseGateway {
 
     @Override
     public List<Decision> decide(List<PurchaseRequested> requests) {
+        return RETRY_LOST_RACES.invoke(() -> placeOrders(requests));
+    }
+
+    private List<Decision> placeOrders(List<PurchaseRequested> requests) {
         // Runs in autocommit mode: the function's single statement is its own transaction.
         return jdbc.sql("""
                         select outcome, order_id, stock, error_code, decided_at
