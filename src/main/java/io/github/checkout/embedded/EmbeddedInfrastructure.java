@@ -40,7 +40,15 @@ public final class EmbeddedInfrastructure implements AutoCloseable {
                 "auto.create.topics.enable", "false"));
         kafka.afterPropertiesSet();
         try {
-            return new EmbeddedInfrastructure(kafka, EmbeddedPostgres.builder().start());
+            // The embedded server's defaults trade durability for speed (fsync and synchronous_commit
+            // off); set them back so that what runs here, and what the benchmark measures, commits
+            // the way a production database does.
+            EmbeddedPostgres postgres = EmbeddedPostgres.builder()
+                    .setServerConfig("fsync", "on")
+                    .setServerConfig("synchronous_commit", "on")
+                    .setServerConfig("full_page_writes", "on")
+                    .start();
+            return new EmbeddedInfrastructure(kafka, postgres);
         } catch (IOException e) {
             kafka.destroy();
             throw new UncheckedIOException("embedded PostgreSQL did not start", e);
