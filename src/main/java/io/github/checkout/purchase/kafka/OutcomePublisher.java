@@ -1,13 +1,10 @@
 package io.github.checkout.purchase.kafka;
 
 import io.github.checkout.config.CheckoutProperties;
+import io.github.checkout.messaging.EventPublisher;
 import io.github.checkout.purchase.PurchaseOutcome;
-import java.nio.charset.StandardCharsets;
 import java.util.List;
-import org.apache.kafka.clients.producer.ProducerRecord;
-import org.springframework.kafka.core.KafkaTemplate;
 import org.springframework.stereotype.Component;
-import tools.jackson.databind.json.JsonMapper;
 
 /**
  * Writes each outcome to its topic, keyed by item id, with {@code event-id} and {@code event-type}
@@ -17,13 +14,11 @@ import tools.jackson.databind.json.JsonMapper;
 @Component
 class OutcomePublisher {
 
-    private final KafkaTemplate<byte[], byte[]> kafka;
-    private final JsonMapper json;
+    private final EventPublisher events;
     private final CheckoutProperties.Topics topics;
 
-    OutcomePublisher(KafkaTemplate<byte[], byte[]> kafka, JsonMapper json, CheckoutProperties properties) {
-        this.kafka = kafka;
-        this.json = json;
+    OutcomePublisher(EventPublisher events, CheckoutProperties properties) {
+        this.events = events;
         this.topics = properties.topics();
     }
 
@@ -34,14 +29,7 @@ class OutcomePublisher {
                 case OUT_OF_STOCK -> topics.outOfStock();
                 case REJECTED -> topics.purchaseRejected();
             };
-            var record = new ProducerRecord<>(topic, utf8(outcome.itemId().toString()), json.writeValueAsBytes(outcome));
-            record.headers().add("event-id", utf8(outcome.eventId().toString()));
-            record.headers().add("event-type", utf8(outcome.getClass().getSimpleName()));
-            kafka.send(record);
+            events.publish(topic, outcome.itemId().toString(), outcome.eventId(), outcome);
         }
-    }
-
-    static byte[] utf8(String s) {
-        return s.getBytes(StandardCharsets.UTF_8);
     }
 }

@@ -1,6 +1,8 @@
 package io.github.checkout.purchase.kafka;
 
 import io.github.checkout.config.CheckoutProperties;
+import io.github.checkout.messaging.DeadLetters;
+import io.github.checkout.messaging.RequestReader;
 import io.github.checkout.purchase.PurchaseRequested;
 import io.github.checkout.purchase.PurchaseService;
 import java.util.ArrayList;
@@ -21,19 +23,21 @@ class PurchaseRequestListener {
     static final String ID = "purchase-requests";
     private static final Logger log = LoggerFactory.getLogger(PurchaseRequestListener.class);
 
-    private final RequestReader reader;
+    private final PurchaseRequestReader reader;
     private final DeadLetters deadLetters;
     private final PurchaseService purchases;
     private final OutcomePublisher publisher;
     private final String topic;
+    private final String deadLetterTopic;
 
-    PurchaseRequestListener(RequestReader reader, DeadLetters deadLetters, PurchaseService purchases,
+    PurchaseRequestListener(PurchaseRequestReader reader, DeadLetters deadLetters, PurchaseService purchases,
                             OutcomePublisher publisher, CheckoutProperties properties) {
         this.reader = reader;
         this.deadLetters = deadLetters;
         this.purchases = purchases;
         this.publisher = publisher;
         this.topic = properties.topics().purchaseRequests();
+        this.deadLetterTopic = properties.topics().purchaseRequestsDeadLetter();
     }
 
     public String getTopic() {
@@ -44,13 +48,13 @@ class PurchaseRequestListener {
     void onBatch(List<ConsumerRecord<byte[], byte[]>> records) {
         List<PurchaseRequested> requests = new ArrayList<>(records.size());
         for (ConsumerRecord<byte[], byte[]> record : records) {
-            RequestReader.Read read = reader.read(record.value());
-            if (read instanceof RequestReader.Valid valid) {
+            RequestReader.Read<PurchaseRequested> read = reader.read(record.value());
+            if (read instanceof RequestReader.Valid<PurchaseRequested> valid) {
                 requests.add(valid.request());
-            } else if (read instanceof RequestReader.Poison poison) {
+            } else if (read instanceof RequestReader.Poison<PurchaseRequested> poison) {
                 log.warn("Dead-lettering {}-{}@{}: {} ({})", record.topic(), record.partition(), record.offset(),
                         poison.reason().code, poison.detail());
-                deadLetters.send(record, poison);
+                deadLetters.send(deadLetterTopic, record, poison);
             }
         }
         publisher.publish(purchases.decide(requests));

@@ -1,33 +1,30 @@
-package io.github.checkout.purchase.kafka;
+package io.github.checkout.messaging;
 
-import static io.github.checkout.purchase.kafka.OutcomePublisher.utf8;
+import static io.github.checkout.messaging.EventPublisher.utf8;
 
-import io.github.checkout.config.CheckoutProperties;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.springframework.kafka.core.KafkaTemplate;
 import org.springframework.stereotype.Component;
 
 /**
- * Sends a poison message to the dead-letter topic with its original key, value and headers, plus
+ * Sends a poison message to a dead-letter topic with its original key, value and headers, plus
  * headers that say why ({@code dlt-reason}: oversized, malformed_json or schema_violation; {@code dlt-error}:
  * the detail) and where it came from. Part of the listener's Kafka transaction, like the outcomes.
  */
 @Component
-class DeadLetters {
+public class DeadLetters {
 
-    static final String REASON = "dlt-reason";
-    static final String ERROR = "dlt-error";
+    public static final String REASON = "dlt-reason";
+    public static final String ERROR = "dlt-error";
 
     private final KafkaTemplate<byte[], byte[]> kafka;
-    private final String topic;
 
-    DeadLetters(KafkaTemplate<byte[], byte[]> kafka, CheckoutProperties properties) {
+    DeadLetters(KafkaTemplate<byte[], byte[]> kafka) {
         this.kafka = kafka;
-        this.topic = properties.topics().purchaseRequestsDeadLetter();
     }
 
-    void send(ConsumerRecord<byte[], byte[]> original, RequestReader.Poison poison) {
+    public void send(String topic, ConsumerRecord<byte[], byte[]> original, RequestReader.Poison<?> poison) {
         var record = new ProducerRecord<>(topic, null, original.key(), original.value(), original.headers());
         record.headers()
                 .add(REASON, utf8(poison.reason().code))

@@ -3,26 +3,28 @@ package io.github.checkout.purchase.kafka;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.github.checkout.config.CheckoutProperties;
-import io.github.checkout.purchase.kafka.RequestReader.Poison;
-import io.github.checkout.purchase.kafka.RequestReader.Reason;
-import io.github.checkout.purchase.kafka.RequestReader.Valid;
+import io.github.checkout.messaging.RequestReader;
+import io.github.checkout.messaging.RequestReader.Poison;
+import io.github.checkout.messaging.RequestReader.Reason;
+import io.github.checkout.messaging.RequestReader.Valid;
+import io.github.checkout.purchase.PurchaseRequested;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.UUID;
 import org.junit.jupiter.api.Test;
 
-class RequestReaderTest {
+class PurchaseRequestReaderTest {
 
     private static final UUID USER = UUID.fromString("7d8f3c1e-2b4a-4f6e-9a1b-3c5d7e9f1a2b");
     private static final UUID ITEM = UUID.fromString("0b1c2d3e-4f50-4617-8293-a4b5c6d7e8f9");
 
-    private final RequestReader reader = new RequestReader(new CheckoutProperties(
+    private final PurchaseRequestReader reader = new PurchaseRequestReader(new CheckoutProperties(
             new CheckoutProperties.Topics("r", "r.DLT", "c", "o", "j", 1),
             new CheckoutProperties.Batch(500, 1, Duration.ofMillis(100)),
             new CheckoutProperties.Retry(Duration.ofMillis(100), Duration.ofSeconds(5)), 1, 1024));
 
-    private RequestReader.Read read(String json) {
+    private RequestReader.Read<PurchaseRequested> read(String json) {
         return reader.read(json.getBytes(StandardCharsets.UTF_8));
     }
 
@@ -31,27 +33,26 @@ class RequestReaderTest {
         var read = read("""
                 {"idempotencyKey":"k1","userId":"%s","itemId":"%s","quantity":3,"requestedAt":"2026-11-26T10:15:30+01:00"}"""
                 .formatted(USER, ITEM));
-        assertThat(read).isInstanceOfSatisfying(Valid.class, v -> {
-            assertThat(v.request().idempotencyKey()).isEqualTo("k1");
-            assertThat(v.request().userId()).isEqualTo(USER);
-            assertThat(v.request().itemId()).isEqualTo(ITEM);
-            assertThat(v.request().quantity()).isEqualTo(3);
-            assertThat(v.request().requestedAt()).isEqualTo(Instant.parse("2026-11-26T09:15:30Z"));
-        });
+        PurchaseRequested request = valid(read);
+        assertThat(request.idempotencyKey()).isEqualTo("k1");
+        assertThat(request.userId()).isEqualTo(USER);
+        assertThat(request.itemId()).isEqualTo(ITEM);
+        assertThat(request.quantity()).isEqualTo(3);
+        assertThat(request.requestedAt()).isEqualTo(Instant.parse("2026-11-26T09:15:30Z"));
     }
 
     @Test
     void missingQuantity_defaultsToOne() {
-        assertThat(read("{\"idempotencyKey\":\"k\",\"userId\":\"%s\",\"itemId\":\"%s\"}".formatted(USER, ITEM)))
-                .isInstanceOfSatisfying(Valid.class, v -> assertThat(v.request().quantity()).isEqualTo(1));
+        assertThat(valid(read("{\"idempotencyKey\":\"k\",\"userId\":\"%s\",\"itemId\":\"%s\"}".formatted(USER, ITEM)))
+                .quantity()).isEqualTo(1);
     }
 
     @Test
     void integralQuantityOutOfRange_isNotPoisonButLeftToTheDecision() {
-        assertThat(read("{\"idempotencyKey\":\"k\",\"userId\":\"%s\",\"itemId\":\"%s\",\"quantity\":0}".formatted(USER, ITEM)))
-                .isInstanceOfSatisfying(Valid.class, v -> assertThat(v.request().quantity()).isZero());
-        assertThat(read("{\"idempotencyKey\":\"k\",\"userId\":\"%s\",\"itemId\":\"%s\",\"quantity\":5000}".formatted(USER, ITEM)))
-                .isInstanceOfSatisfying(Valid.class, v -> assertThat(v.request().quantity()).isEqualTo(5000));
+        assertThat(valid(read("{\"idempotencyKey\":\"k\",\"userId\":\"%s\",\"itemId\":\"%s\",\"quantity\":0}"
+                .formatted(USER, ITEM))).quantity()).isZero();
+        assertThat(valid(read("{\"idempotencyKey\":\"k\",\"userId\":\"%s\",\"itemId\":\"%s\",\"quantity\":5000}"
+                .formatted(USER, ITEM))).quantity()).isEqualTo(5000);
     }
 
     @Test
@@ -91,7 +92,12 @@ class RequestReaderTest {
         assertPoison(reader.read(new byte[1025]), Reason.OVERSIZED, "1025 bytes, the limit is 1024");
     }
 
-    private static void assertPoison(RequestReader.Read read, Reason reason, String detail) {
+    private static PurchaseRequested valid(RequestReader.Read<PurchaseRequested> read) {
+        assertThat(read).isInstanceOf(Valid.class);
+        return ((Valid<PurchaseRequested>) read).request();
+    }
+
+    private static void assertPoison(RequestReader.Read<?> read, Reason reason, String detail) {
         assertThat(read).isInstanceOfSatisfying(Poison.class, p -> {
             assertThat(p.reason()).isEqualTo(reason);
             assertThat(p.detail()).contains(detail);

@@ -1,0 +1,114 @@
+package io.github.checkout.messaging;
+
+import com.networknt.schema.Error;
+import com.networknt.schema.Schema;
+import com.networknt.schema.SchemaRegistry;
+import com.networknt.schema.SchemaRegistryConfig;
+import com.networknt.schema.SpecificationVersion;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.util.List;
+import java.util.Set;
+import java.util.stream.Collectors;
+import tools.jackson.core.JacksonException;
+import tools.jackson.core.StreamReadFeature;
+import tools.jackson.databind.DeserializationFeature;
+import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.json.JsonMapper;
+
+/**
+ * Turns the bytes of one request message into a request of type {@code T}, or says precisely why it
+ * is poison. Validates against a JSON Schema from {@code schemas/}, the same file published as the
+ * contract; a subclass names the schema and builds the request from a node that passed it. An
+ * integer in one of the {@code decidedRanges} fields that is outside the schema's minimum or maximum
+ * is not poison: it reaches the database and is answered there ({@code invalid_quantity}).
+ */
+public abstract class RequestReader<T> {
+
+    /** What one message turned out to be. */
+    public sealed interface Read<T> permits Valid, Poison {
+    }
+
+    public record Valid<T>(T request) implements Read<T> {
+    }
+
+    /** {@code reason} is a stable code for the dead-letter header; {@code detail} says what exactly is wrong. */
+    public record Poison<T>(Reason reason, String detail) implements Read<T> {
+    }
+
+    public enum Reason {
+        OVERSIZED("oversized"), MALFORMED_JSON("malformed_json"), SCHEMA_VIOLATION("schema_violation");
+
+        public final String code;
+
+        Reason(String code) {
+            this.code = code;
+        }
+    }
+
+    private final JsonMapper mapper = JsonMapper.builder()
+            .enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION)
+            .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
+            .build();
+    private final Schema schema;
+    private final int maxBytes;
+    private final Set<String> decidedRanges;
+
+    protected RequestReader(String schemaResource, int maxBytes, Set<String> decidedRanges) {
+        this.maxBytes = maxBytes;
+        this.decidedRanges = Set.copyOf(decidedRanges);
+        SchemaRegistry registry = SchemaRegistry.withDefaultDialect(SpecificationVersion.DRAFT_2020_12,
+                builder -> builder.schemaRegistryConfig(
+                        SchemaRegistryConfig.builder().formatAssertionsEnabled(true).build()));
+        try (InputStream in = RequestReader.class.getClassLoader().getResourceAsStream(schemaResource)) {
+            if (in == null) {
+                throw new IllegalStateException(schemaResource + " is missing from the classpath");
+            }
+            this.schema = registry.getSchema(in);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /** Builds the request from a message that passed the schema. */
+    protected abstract T parse(JsonNode node);
+
+    public final Read<T> read(byte[] value) {
+        if (value == null) {
+            return new Poison<>(Reason.MALFORMED_JSON, "message has no value (a tombstone)");
+        }
+        if (value.length > maxBytes) {
+            return new Poison<>(Reason.OVERSIZED, "message has " + value.length + " bytes, the limit is " + maxBytes);
+        }
+        JsonNode node;
+        try {
+            node = mapper.readTree(value);
+        } catch (JacksonException e) {
+            return new Poison<>(Reason.MALFORMED_JSON, e.getOriginalMessage());
+        }
+        if (node == null || node.isMissingNode()) {
+            return new Poison<>(Reason.MALFORMED_JSON, "message is empty");
+        }
+        List<Error> errors = schema.validate(node).stream().filter(e -> !isDecidedRange(e, node)).toList();
+        if (!errors.isEmpty()) {
+            return new Poison<>(Reason.SCHEMA_VIOLATION, errors.stream()
+                    .map(e -> e.getInstanceLocation() + ": " + e.getMessage())
+                    .collect(Collectors.joining("; ")));
+        }
+        return new Valid<>(parse(node));
+    }
+
+    /** An integer out of its field's range, in a field whose range the database decides, is a business rejection. */
+    private boolean isDecidedRange(Error error, JsonNode node) {
+        if (!"minimum".equals(error.getKeyword()) && !"maximum".equals(error.getKeyword())) {
+            return false;
+        }
+        String location = error.getInstanceLocation().toString().replace("$.", "/").replace("$", "");
+        if (!location.startsWith("/") || !decidedRanges.contains(location.substring(1))) {
+            return false;
+        }
+        JsonNode value = node.get(location.substring(1));
+        return value != null && value.isIntegralNumber() && value.canConvertToInt();
+    }
+}
