@@ -32,6 +32,10 @@ public record CheckoutProperties(
             @NotBlank @DefaultValue("order-created") String orderCreated,
             @NotBlank @DefaultValue("out-of-stock") String outOfStock,
             @NotBlank @DefaultValue("purchase-rejected") String purchaseRejected,
+            @NotBlank @DefaultValue("refund-requests") String refundRequests,
+            @NotBlank @DefaultValue("refund-requests.DLT") String refundRequestsDeadLetter,
+            @NotBlank @DefaultValue("order-refunded") String orderRefunded,
+            @NotBlank @DefaultValue("refund-rejected") String refundRejected,
             @Min(1) @DefaultValue("4") int partitions) {
     }
 

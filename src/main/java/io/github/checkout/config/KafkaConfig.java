@@ -14,7 +14,7 @@ import org.springframework.kafka.listener.DefaultAfterRollbackProcessor;
 import org.springframework.kafka.transaction.KafkaAwareTransactionManager;
 import org.springframework.util.backoff.ExponentialBackOff;
 
-/** Topics, and the transactional batch listener container that reads purchase requests. */
+/** Topics, and the transactional batch listener container that reads purchase and refund requests. */
 @Configuration(proxyBeanMethods = false)
 class KafkaConfig {
 
@@ -26,7 +26,11 @@ class KafkaConfig {
                 topic(t.purchaseRequestsDeadLetter(), t.partitions()),
                 topic(t.orderCreated(), t.partitions()),
                 topic(t.outOfStock(), t.partitions()),
-                topic(t.purchaseRejected(), t.partitions()));
+                topic(t.purchaseRejected(), t.partitions()),
+                topic(t.refundRequests(), t.partitions()),
+                topic(t.refundRequestsDeadLetter(), t.partitions()),
+                topic(t.orderRefunded(), t.partitions()),
+                topic(t.refundRejected(), t.partitions()));
     }
 
     private static NewTopic topic(String name, int partitions) {

@@ -3,6 +3,7 @@ package io.github.checkout.support;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.nio.charset.StandardCharsets;
+import java.util.List;
 import java.util.Map;
 import java.util.UUID;
 import org.apache.kafka.clients.producer.KafkaProducer;
@@ -11,16 +12,21 @@ import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.apache.kafka.common.serialization.StringSerializer;
 import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
 import org.springframework.beans.factory.annotation.Autowired;
 import org.springframework.jdbc.core.simple.JdbcClient;
 import org.springframework.test.context.DynamicPropertyRegistry;
 import org.springframework.test.context.DynamicPropertySource;
 
-/** Base of every integration test: the shared infrastructure, a plain producer, the outcome collector and SQL. */
+/**
+ * Base of every integration test: the shared infrastructure, a plain producer, the outcome collector
+ * and SQL. After each test the whole database must pass the audit.
+ */
 @IntegrationTest
 public abstract class IntegrationTestSupport {
 
     protected static final String REQUESTS = "purchase-requests";
+    protected static final String REFUNDS = "refund-requests";
 
     private static KafkaProducer<String, byte[]> producer;
 
@@ -49,6 +55,16 @@ public abstract class IntegrationTestSupport {
         }
     }
 
+    @AfterEach
+    void theDatabasePassesTheAudit() {
+        assertThat(auditViolations()).isEmpty();
+    }
+
+    /** audit_violations() as "check: detail" lines; empty when every invariant holds. */
+    protected List<String> auditViolations() {
+        return jdbc.sql("select check_name || ': ' || detail from audit_violations()").query(String.class).list();
+    }
+
     protected static OutcomeCollector outcomes() {
         return OutcomeCollector.shared();
     }
@@ -66,6 +82,32 @@ public abstract class IntegrationTestSupport {
 
     protected int ordersOf(UUID item) {
         return jdbc.sql("select count(*) from orders where item_id = :id").param("id", item).query(Integer.class).single();
+    }
+
+    /** Buys {@code quantity} units of the item straight through place_order, without Kafka; returns the order id. */
+    protected UUID newOrder(UUID item, int quantity) {
+        return jdbc.sql("select order_id from place_order(:key, :user, :item, :quantity)")
+                .param("key", "order-" + UUID.randomUUID()).param("user", UUID.randomUUID())
+                .param("item", item).param("quantity", quantity)
+                .query(UUID.class).optional()
+                .orElseThrow(() -> new IllegalStateException("item " + item + " has less than " + quantity + " in stock"));
+    }
+
+    /** The units of the order refunded so far. */
+    protected int refundedOf(UUID order) {
+        return jdbc.sql("select refunded_quantity from orders where id = :id").param("id", order).query(Integer.class).single();
+    }
+
+    /** Sends a refund request keyed by order id, as producers should; a null quantity is left out (everything left). */
+    protected static void refund(String key, UUID order, Integer quantity, String reason) {
+        send(new ProducerRecord<>(REFUNDS, order.toString(),
+                refundJson(key, order, quantity, reason).getBytes(StandardCharsets.UTF_8)));
+    }
+
+    protected static String refundJson(String key, UUID order, Integer quantity, String reason) {
+        String optionalQuantity = quantity == null ? "" : ",\"quantity\":" + quantity;
+        return "{\"idempotencyKey\":\"%s\",\"orderId\":\"%s\"%s,\"reason\":\"%s\"}"
+                .formatted(key, order, optionalQuantity, reason);
     }
 
     /** Sends a request keyed by item id, as producers should. */

@@ -15,6 +15,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.stream.Collectors;
+import java.util.stream.Stream;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
@@ -32,7 +34,15 @@ public final class OutcomeCollector {
     public static final String ORDER_CREATED = "order-created";
     public static final String OUT_OF_STOCK = "out-of-stock";
     public static final String PURCHASE_REJECTED = "purchase-rejected";
+    public static final String ORDER_REFUNDED = "order-refunded";
+    public static final String REFUND_REJECTED = "refund-rejected";
     public static final String DEAD_LETTER = "purchase-requests.DLT";
+    public static final String REFUND_DEAD_LETTER = "refund-requests.DLT";
+
+    /** Every outcome topic; each one's schema is {@code schemas/<topic>.schema.json}. */
+    private static final List<String> OUTCOME_TOPICS = List.of(
+            ORDER_CREATED, OUT_OF_STOCK, PURCHASE_REJECTED, ORDER_REFUNDED, REFUND_REJECTED);
+    private static final List<String> DEAD_LETTER_TOPICS = List.of(DEAD_LETTER, REFUND_DEAD_LETTER);
 
     private static OutcomeCollector shared;
 
@@ -52,10 +62,7 @@ public final class OutcomeCollector {
     private OutcomeCollector() {
         SchemaRegistry registry = SchemaRegistry.withDefaultDialect(SpecificationVersion.DRAFT_2020_12,
                 b -> b.schemaRegistryConfig(SchemaRegistryConfig.builder().formatAssertionsEnabled(true).build()));
-        schemas = Map.of(
-                ORDER_CREATED, schema(registry, "order-created"),
-                OUT_OF_STOCK, schema(registry, "out-of-stock"),
-                PURCHASE_REJECTED, schema(registry, "purchase-rejected"));
+        schemas = OUTCOME_TOPICS.stream().collect(Collectors.toMap(topic -> topic, topic -> schema(registry, topic)));
         Thread thread = new Thread(this::consume, "outcome-collector");
         thread.setDaemon(true);
         thread.start();
@@ -68,18 +75,28 @@ public final class OutcomeCollector {
         return shared;
     }
 
-    /** Outcomes (not dead letters) whose Kafka key is this item id. */
+    /** Outcomes (not dead letters) whose Kafka key is this item id (or, for an unknown order's refund, this order id). */
     public List<Outcome> forItem(UUID item) {
         String key = item.toString();
-        return seen.stream().filter(o -> !o.topic().equals(DEAD_LETTER) && key.equals(o.record().key())).toList();
+        return seen.stream().filter(o -> !isDeadLetter(o) && key.equals(o.record().key())).toList();
     }
 
     public List<Outcome> forItem(UUID item, String topic) {
         return forItem(item).stream().filter(o -> o.topic().equals(topic)).toList();
     }
 
+    /** Outcomes (not dead letters) that answer the request with this idempotency key. */
+    public List<Outcome> forRequest(String idempotencyKey) {
+        return seen.stream().filter(o -> !isDeadLetter(o) && idempotencyKey.equals(o.text("idempotencyKey"))).toList();
+    }
+
+    /** Messages on any dead-letter topic. */
     public List<Outcome> deadLetters() {
-        return seen.stream().filter(o -> o.topic().equals(DEAD_LETTER)).toList();
+        return seen.stream().filter(OutcomeCollector::isDeadLetter).toList();
+    }
+
+    private static boolean isDeadLetter(Outcome outcome) {
+        return DEAD_LETTER_TOPICS.contains(outcome.topic());
     }
 
     public List<String> schemaViolations() {
@@ -94,7 +111,7 @@ public final class OutcomeCollector {
                 ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed",
                 ConsumerConfig.METADATA_MAX_AGE_CONFIG, 1000);
         try (var consumer = new KafkaConsumer<>(config, new StringDeserializer(), new StringDeserializer())) {
-            consumer.subscribe(List.of(ORDER_CREATED, OUT_OF_STOCK, PURCHASE_REJECTED, DEAD_LETTER));
+            consumer.subscribe(Stream.concat(OUTCOME_TOPICS.stream(), DEAD_LETTER_TOPICS.stream()).toList());
             while (true) {
                 for (ConsumerRecord<String, String> record : consumer.poll(Duration.ofMillis(100))) {
                     accept(record);
@@ -105,7 +122,7 @@ public final class OutcomeCollector {
 
     private void accept(ConsumerRecord<String, String> record) {
         JsonNode value = null;
-        if (!record.topic().equals(DEAD_LETTER)) {
+        if (!DEAD_LETTER_TOPICS.contains(record.topic())) {
             value = json.readTree(record.value());
             var errors = schemas.get(record.topic()).validate(value);
             if (!errors.isEmpty()) {

@@ -20,7 +20,7 @@ class PurchaseRequestReaderTest {
     private static final UUID ITEM = UUID.fromString("0b1c2d3e-4f50-4617-8293-a4b5c6d7e8f9");
 
     private final PurchaseRequestReader reader = new PurchaseRequestReader(new CheckoutProperties(
-            new CheckoutProperties.Topics("r", "r.DLT", "c", "o", "j", 1),
+            new CheckoutProperties.Topics("r", "r.DLT", "c", "o", "j", "f", "f.DLT", "d", "x", 1),
             new CheckoutProperties.Batch(500, 1, Duration.ofMillis(100)),
             new CheckoutProperties.Retry(Duration.ofMillis(100), Duration.ofSeconds(5)), 1, 1024));
 

@@ -1,0 +1,25 @@
+package io.github.checkout.refund;
+
+import java.time.Instant;
+import java.util.List;
+import java.util.UUID;
+
+/** The port to the store that decides refund requests atomically. */
+public interface RefundGateway {
+
+    /**
+     * Decides the requests in one transaction, committed before this method returns, with results
+     * identical to deciding each request alone in list order. Returns one decision per request, in
+     * the same order. Throws only for infrastructure failures; the caller may then retry the whole
+     * list, since a request that was already decided is answered from its stored decision.
+     */
+    List<Decision> decide(List<RefundRequested> requests);
+
+    /**
+     * A decision as stored: for a refund, the quantity put back and the item's stock after it;
+     * {@code itemId} is the order's item, null when the order is unknown.
+     */
+    record Decision(RefundOutcome.Kind kind, UUID itemId, Integer quantity, Integer stock, String errorCode,
+                    Instant decidedAt) {
+    }
+}

@@ -1,0 +1,65 @@
+package io.github.checkout.refund;
+
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.UUID;
+import org.springframework.stereotype.Service;
+
+/** Decides refund requests through the gateway and turns each stored decision into its outcome event. */
+@Service
+public class RefundService {
+
+    private final RefundGateway gateway;
+
+    public RefundService(RefundGateway gateway) {
+        this.gateway = gateway;
+    }
+
+    /** One outcome per request, in request order. */
+    public List<RefundOutcome> decide(List<RefundRequested> requests) {
+        if (requests.isEmpty()) {
+            return List.of();
+        }
+        List<RefundGateway.Decision> decisions = gateway.decide(requests);
+        if (decisions.size() != requests.size()) {
+            throw new IllegalStateException("expected " + requests.size() + " decisions, got " + decisions.size());
+        }
+        List<RefundOutcome> outcomes = new ArrayList<>(requests.size());
+        for (int i = 0; i < requests.size(); i++) {
+            outcomes.add(toOutcome(requests.get(i), decisions.get(i)));
+        }
+        return outcomes;
+    }
+
+    static RefundOutcome toOutcome(RefundRequested r, RefundGateway.Decision d) {
+        return switch (d.kind()) {
+            case ORDER_REFUNDED -> new OrderRefunded(eventId(r), r.idempotencyKey(), r.orderId(), d.itemId(),
+                    d.quantity(), d.stock(), d.decidedAt());
+            case REJECTED -> {
+                RefundErrorCode code = RefundErrorCode.of(d.errorCode());
+                yield new RefundRejected(eventId(r, code), r.idempotencyKey(), r.orderId(), d.itemId(), code,
+                        code.message(), d.decidedAt());
+            }
+        };
+    }
+
+    /**
+     * The event id of the decision stored under the request's idempotency key: the same for every
+     * replay, and never the id of a purchase outcome, whose names start differently.
+     */
+    public static UUID eventId(RefundRequested request) {
+        return nameBased("refund:" + request.idempotencyKey());
+    }
+
+    /** A reused key's rejection gets an id of its own, stable across redeliveries of the conflicting request. */
+    private static UUID eventId(RefundRequested r, RefundErrorCode code) {
+        return code == RefundErrorCode.IDEMPOTENCY_KEY_REUSED
+                ? nameBased("refund:" + r.idempotencyKey() + ":reused:" + r.orderId() + ":" + r.quantity() + ":" + r.reason())
+                : eventId(r);
+    }
+
+    private static UUID nameBased(String name) {
+        return UUID.nameUUIDFromBytes(name.getBytes(StandardCharsets.UTF_8));
+    }
+}

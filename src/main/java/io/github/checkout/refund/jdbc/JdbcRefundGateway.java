@@ -1,0 +1,42 @@
+package io.github.checkout.refund.jdbc;
+
+import io.github.checkout.refund.RefundGateway;
+import io.github.checkout.refund.RefundOutcome;
+import io.github.checkout.refund.RefundRequested;
+import java.sql.Timestamp;
+import java.util.List;
+import java.util.UUID;
+import org.springframework.jdbc.core.simple.JdbcClient;
+import org.springframework.stereotype.Repository;
+
+/** Decides a whole batch with one call of {@code refund_orders}: one round trip, one transaction. */
+@Repository
+class JdbcRefundGateway implements RefundGateway {
+
+    private final JdbcClient jdbc;
+
+    JdbcRefundGateway(JdbcClient jdbc) {
+        this.jdbc = jdbc;
+    }
+
+    @Override
+    public List<Decision> decide(List<RefundRequested> requests) {
+        // Runs in autocommit mode: the function's single statement is its own transaction.
+        return jdbc.sql("""
+                        select outcome, item_id, quantity, stock, error_code, decided_at
+                        from refund_orders(:keys, :orders, :quantities, :reasons)
+                        order by ordinal""")
+                .param("keys", requests.stream().map(RefundRequested::idempotencyKey).toArray(String[]::new))
+                .param("orders", requests.stream().map(RefundRequested::orderId).toArray(UUID[]::new))
+                .param("quantities", requests.stream().map(RefundRequested::quantity).toArray(Integer[]::new))
+                .param("reasons", requests.stream().map(RefundRequested::reason).toArray(String[]::new))
+                .query((rs, n) -> new Decision(
+                        RefundOutcome.Kind.valueOf(rs.getString("outcome")),
+                        rs.getObject("item_id", UUID.class),
+                        (Integer) rs.getObject("quantity"),
+                        (Integer) rs.getObject("stock"),
+                        rs.getString("error_code"),
+                        rs.getObject("decided_at", Timestamp.class).toInstant()))
+                .list();
+    }
+}

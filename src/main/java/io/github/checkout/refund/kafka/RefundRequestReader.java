@@ -1,0 +1,32 @@
+package io.github.checkout.refund.kafka;
+
+import io.github.checkout.config.CheckoutProperties;
+import io.github.checkout.messaging.RequestReader;
+import io.github.checkout.refund.RefundRequested;
+import java.util.Set;
+import java.util.UUID;
+import org.springframework.stereotype.Component;
+import tools.jackson.databind.JsonNode;
+
+/**
+ * Reads a {@link RefundRequested} checked against {@code schemas/refund-requested.schema.json}. A
+ * quantity that is an integer but out of range is not poison: it is answered with {@code invalid_quantity}.
+ */
+@Component
+public class RefundRequestReader extends RequestReader<RefundRequested> {
+
+    static final String SCHEMA = "schemas/refund-requested.schema.json";
+
+    public RefundRequestReader(CheckoutProperties properties) {
+        super(SCHEMA, properties.maxRequestBytes(), Set.of("quantity"));
+    }
+
+    @Override
+    protected RefundRequested parse(JsonNode node) {
+        return new RefundRequested(
+                node.get("idempotencyKey").asString(),
+                UUID.fromString(node.get("orderId").asString()),
+                node.has("quantity") ? Integer.valueOf(node.get("quantity").asInt()) : null,
+                node.get("reason").asString());
+    }
+}

@@ -1,0 +1,2 @@
+/** Kafka adapter: reads refund requests in batches, dead-letters poison, publishes outcomes transactionally. */
+package io.github.checkout.refund.kafka;

@@ -1,0 +1,76 @@
+package io.github.checkout.refund.kafka;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.github.checkout.config.CheckoutProperties;
+import io.github.checkout.messaging.RequestReader;
+import io.github.checkout.messaging.RequestReader.Poison;
+import io.github.checkout.messaging.RequestReader.Reason;
+import io.github.checkout.messaging.RequestReader.Valid;
+import io.github.checkout.refund.RefundRequested;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.UUID;
+import org.junit.jupiter.api.Test;
+
+class RefundRequestReaderTest {
+
+    private static final UUID ORDER = UUID.fromString("5e6f7a8b-9c0d-4e1f-8a2b-3c4d5e6f7a8b");
+
+    private final RefundRequestReader reader = new RefundRequestReader(new CheckoutProperties(
+            new CheckoutProperties.Topics("r", "r.DLT", "c", "o", "j", "f", "f.DLT", "d", "x", 1),
+            new CheckoutProperties.Batch(500, 1, Duration.ofMillis(100)),
+            new CheckoutProperties.Retry(Duration.ofMillis(100), Duration.ofSeconds(5)), 1, 1024));
+
+    @Test
+    void completeRequest_isRead() {
+        RefundRequested request = valid("""
+                {"idempotencyKey":"r1","orderId":"%s","quantity":2,"reason":"customer_return","note":"extra fields pass"}"""
+                .formatted(ORDER));
+        assertThat(request).isEqualTo(new RefundRequested("r1", ORDER, 2, RefundRequested.CUSTOMER_RETURN));
+    }
+
+    @Test
+    void missingQuantity_meansEverythingNotYetRefunded() {
+        assertThat(valid("{\"idempotencyKey\":\"r\",\"orderId\":\"%s\",\"reason\":\"cancelled\"}".formatted(ORDER)).quantity())
+                .isNull();
+    }
+
+    @Test
+    void freeTextReason_isRead() {
+        assertThat(valid("{\"idempotencyKey\":\"r\",\"orderId\":\"%s\",\"reason\":\"arrived broken, box crushed\"}"
+                .formatted(ORDER)).reason()).isEqualTo("arrived broken, box crushed");
+    }
+
+    @Test
+    void integralQuantityOutOfRange_isNotPoisonButLeftToTheDecision() {
+        assertThat(valid("{\"idempotencyKey\":\"r\",\"orderId\":\"%s\",\"quantity\":0,\"reason\":\"cancelled\"}"
+                .formatted(ORDER)).quantity()).isZero();
+        assertThat(valid("{\"idempotencyKey\":\"r\",\"orderId\":\"%s\",\"quantity\":5000,\"reason\":\"cancelled\"}"
+                .formatted(ORDER)).quantity()).isEqualTo(5000);
+    }
+
+    @Test
+    void wrongShapes_areSchemaViolationsNamingTheField() {
+        assertPoison("{\"idempotencyKey\":\"r\",\"orderId\":\"%s\"}".formatted(ORDER), "reason");
+        assertPoison("{\"idempotencyKey\":\"r\",\"orderId\":\"%s\",\"reason\":\"\"}".formatted(ORDER), "/reason");
+        assertPoison("{\"idempotencyKey\":\"r\",\"orderId\":\"%s\",\"reason\":\"%s\"}".formatted(ORDER, "x".repeat(201)), "/reason");
+        assertPoison("{\"idempotencyKey\":\"r\",\"orderId\":\"no\",\"reason\":\"cancelled\"}", "/orderId");
+        assertPoison("{\"orderId\":\"%s\",\"reason\":\"cancelled\"}".formatted(ORDER), "idempotencyKey");
+        assertPoison("{\"idempotencyKey\":\"r\",\"orderId\":\"%s\",\"quantity\":\"2\",\"reason\":\"cancelled\"}"
+                .formatted(ORDER), "/quantity");
+    }
+
+    private RefundRequested valid(String json) {
+        RequestReader.Read<RefundRequested> read = reader.read(json.getBytes(StandardCharsets.UTF_8));
+        assertThat(read).isInstanceOf(Valid.class);
+        return ((Valid<RefundRequested>) read).request();
+    }
+
+    private void assertPoison(String json, String detail) {
+        assertThat(reader.read(json.getBytes(StandardCharsets.UTF_8))).isInstanceOfSatisfying(Poison.class, p -> {
+            assertThat(p.reason()).isEqualTo(Reason.SCHEMA_VIOLATION);
+            assertThat(p.detail()).contains(detail);
+        });
+    }
+}
