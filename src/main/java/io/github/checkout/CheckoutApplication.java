@@ -1,6 +1,7 @@
 package io.github.checkout;
 
 import io.github.checkout.embedded.EmbeddedInfrastructure;
+import io.github.checkout.operator.OperatorCommands;
 import org.springframework.boot.SpringApplication;
 import org.springframework.boot.autoconfigure.SpringBootApplication;
 import org.springframework.boot.context.properties.ConfigurationPropertiesScan;
@@ -10,6 +11,9 @@ import org.springframework.boot.context.properties.ConfigurationPropertiesScan;
 public class CheckoutApplication {
 
     public static void main(String[] args) {
+        if (OperatorCommands.isCommand(args)) {
+            System.exit(OperatorCommands.run(CheckoutApplication.class, args));
+        }
         SpringApplication app = new SpringApplication(CheckoutApplication.class);
         app.addListeners(new EmbeddedInfrastructure.StartWhenUnconfigured());
         app.run(args);

@@ -1,0 +1,139 @@
+package io.github.checkout.operator;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.github.checkout.CheckoutApplication;
+import io.github.checkout.support.Concurrently;
+import io.github.checkout.support.IntegrationTestSupport;
+import io.github.checkout.support.TestInfrastructure;
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.UUID;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.springframework.boot.test.system.CapturedOutput;
+import org.springframework.boot.test.system.OutputCaptureExtension;
+import org.springframework.jdbc.core.simple.JdbcClient;
+import org.springframework.jdbc.datasource.SingleConnectionDataSource;
+
+/** The audit and restock commands, and the audit's every check shown to fail when its invariant is broken. */
+@ExtendWith(OutputCaptureExtension.class)
+class OperatorCommandsIT extends IntegrationTestSupport {
+
+    @Test
+    void everyBrokenInvariant_isNamedByTheAuditWhichExitsNonZero() {
+        // Broken inside a transaction that is rolled back: the shared database stays sound.
+        SingleConnectionDataSource connection = Concurrently.connection();
+        connection.setAutoCommit(false);
+        try {
+            JdbcClient db = JdbcClient.create(connection);
+            UUID bogusRow = item(db, 3);
+            db.sql("insert into stock_ledger (item_id, delta, reason, operator) values (:item, 1, 'correction', 'test')")
+                    .param("item", bogusRow).update();
+            UUID wentNegative = item(db, 0);
+            db.sql("""
+                    insert into stock_ledger (item_id, delta, reason, operator)
+                    values (:item, -100, 'correction', 'test'), (:item, 100, 'correction', 'test')""")
+                    .param("item", wentNegative).update();
+            UUID orphaned = order(db, item(db, 1), 1);
+            db.sql("update purchase_decisions set order_id = gen_random_uuid() where order_id = :order")
+                    .param("order", orphaned).update();
+            UUID refundedUnrecorded = order(db, item(db, 2), 2);
+            db.sql("update orders set refunded_quantity = 1, status = 'partially_refunded' where id = :order")
+                    .param("order", refundedUnrecorded).update();
+            UUID wrongStatus = order(db, item(db, 1), 1);
+            db.sql("update orders set status = 'refunded' where id = :order").param("order", wrongStatus).update();
+            UUID soldTwice = order(db, item(db, 1), 1);
+            // A second sale row for the order, after a compensating row that keeps stock equal to the ledger.
+            db.sql("insert into stock_ledger (item_id, delta, reason, operator) select item_id, 1, 'correction', 'test' from orders where id = :order")
+                    .param("order", soldTwice).update();
+            db.sql("insert into stock_ledger (item_id, delta, reason, order_id) select item_id, -1, 'sale', id from orders where id = :order")
+                    .param("order", soldTwice).update();
+
+            List<StockOperations.Violation> violations = new StockOperations(db).audit();
+            assertThat(violations).map(StockOperations.Violation::check).containsExactlyInAnyOrder(
+                    "stock_equals_ledger", "stock_never_negative", "one_order_per_key", "one_order_per_key",
+                    "refunds_within_order", "refunds_within_order", "one_decision_per_request");
+            assertThat(violations).anySatisfy(v -> assertThat(v.detail()).contains(bogusRow.toString(), "adds up to 4"))
+                    .anySatisfy(v -> assertThat(v.detail()).contains(wentNegative.toString(), "-100"))
+                    .anySatisfy(v -> assertThat(v.detail()).contains(orphaned.toString(), "no ORDER_CREATED decision"))
+                    .anySatisfy(v -> assertThat(v.detail()).contains("which does not exist"))
+                    .anySatisfy(v -> assertThat(v.detail()).contains(refundedUnrecorded.toString(), "decisions add up to 0"))
+                    .anySatisfy(v -> assertThat(v.detail()).contains(wrongStatus.toString(), "is refunded with 0 of 1"))
+                    .anySatisfy(v -> assertThat(v.detail()).contains(soldTwice.toString(), "2 sale rows"));
+
+            var out = new ByteArrayOutputStream();
+            int exit = new OperatorCommands(new StockOperations(db), new PrintStream(out, true, StandardCharsets.UTF_8),
+                    System.err).execute("audit");
+            assertThat(exit).isEqualTo(OperatorCommands.FAILED);
+            String report = out.toString(StandardCharsets.UTF_8);
+            assertThat(report).contains("7 violation(s) found.", "stock_equals_ledger: item " + bogusRow,
+                    "one_decision_per_request: order " + soldTwice);
+            assertThat(report.lines().filter(line -> line.contains(" ok"))).isEmpty();
+        } finally {
+            JdbcClient.create(connection).sql("rollback").update();
+            connection.destroy();
+        }
+        assertThat(auditViolations()).isEmpty();
+    }
+
+    @Test
+    void restockCommand_changesStockThroughTheLedger(CapturedOutput output) {
+        UUID item = newItem(2);
+
+        int exit = OperatorCommands.run(CheckoutApplication.class, withDatabase(
+                "restock", "--item=" + item, "--delta=50", "--operator=alice", "--note=delivery 42"));
+
+        assertThat(exit).isEqualTo(OperatorCommands.OK);
+        assertThat(output).contains("Restocked item " + item + " by +50: stock is now 52 (ledger: restock by alice).");
+        assertThat(stockOf(item)).isEqualTo(52);
+        assertThat(jdbc.sql("select operator || ' ' || note from stock_ledger where item_id = :item and reason = 'restock'")
+                .param("item", item).query(String.class).single()).isEqualTo("alice delivery 42");
+    }
+
+    @Test
+    void auditCommand_onASoundDatabase_reportsEveryCheckAndExitsZero(CapturedOutput output) {
+        int exit = OperatorCommands.run(CheckoutApplication.class, withDatabase("audit"));
+
+        assertThat(exit).isEqualTo(OperatorCommands.OK);
+        for (String check : StockOperations.CHECKS) {
+            assertThat(output).containsPattern(check + " +ok");
+        }
+        assertThat(output).contains("All 5 checks hold.");
+    }
+
+    @Test
+    void restockCommand_refusedByTheDatabase_exitsOneAndChangesNothing(CapturedOutput output) {
+        UUID item = newItem(2);
+        var commands = new OperatorCommands(new StockOperations(jdbc), System.out, System.err);
+
+        assertThat(commands.execute("restock", "--item=" + item, "--delta=-3", "--operator=bob")).isEqualTo(OperatorCommands.FAILED);
+        assertThat(output).contains("restock refused, nothing changed:", "below zero");
+        assertThat(commands.execute("restock", "--item=" + UUID.randomUUID(), "--delta=3", "--operator=bob"))
+                .isEqualTo(OperatorCommands.FAILED);
+        assertThat(stockOf(item)).isEqualTo(2);
+    }
+
+    private static String[] withDatabase(String... args) {
+        List<String> all = new ArrayList<>(List.of(args));
+        all.add("--spring.datasource.url=" + TestInfrastructure.jdbcUrl());
+        all.add("--spring.datasource.username=" + TestInfrastructure.springProperties().get("spring.datasource.username"));
+        all.add("--spring.datasource.password=" + TestInfrastructure.springProperties().get("spring.datasource.password"));
+        return all.toArray(String[]::new);
+    }
+
+    private static UUID item(JdbcClient db, int stock) {
+        UUID item = UUID.randomUUID();
+        db.sql("insert into items (id, stock) values (:id, :stock)").param("id", item).param("stock", stock).update();
+        return item;
+    }
+
+    private static UUID order(JdbcClient db, UUID item, int quantity) {
+        return db.sql("select order_id from place_order(:key, gen_random_uuid(), :item, :quantity)")
+                .param("key", "audit-" + UUID.randomUUID()).param("item", item).param("quantity", quantity)
+                .query(UUID.class).single();
+    }
+}
