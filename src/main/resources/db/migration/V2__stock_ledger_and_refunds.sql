@@ -49,7 +49,8 @@ order by o.created_at, o.id;
 -- change_stock() just before its update and cleared right after it: checkout.stock_change holds
 -- '<reason>:<order id or empty>' (all a sale needs, so the hot path sets one setting);
 -- checkout.stock_refund_key, checkout.stock_operator and checkout.stock_note are set only for the
--- changes that have them. An update that finds no reason set is a correction by whoever runs it.
+-- changes that have them; 'ledgered:' says the caller wrote the ledger rows of this update itself. An
+-- update that finds no reason set is a correction by whoever runs it.
 create function record_initial_stock() returns trigger
     language plpgsql as $$
 begin
@@ -68,6 +69,11 @@ declare
     v_operator text;
     v_note     text;
 begin
+    -- A caller that has already written one ledger row per change (a batch of sales, see
+    -- place_orders) marks its single update of the item 'ledgered'.
+    if v_reason = 'ledgered' then
+        return null;
+    end if;
     if v_change is null then
         v_reason := 'correction';
         v_operator := current_user;

@@ -5,7 +5,7 @@
 --   1. locks the batch's items in id order and reads their stock once,
 --   2. reads every stored decision for the batch's keys once,
 --   3. decides each request in array order, against the stock it keeps in local arrays,
---   4. writes the new decisions, the orders and each changed item once.
+--   4. writes the new decisions, the sales to the stock ledger, the orders and each changed item once.
 -- Each decision is the one place_order would make for that request, called in array order: the same
 -- checks in the same order, the same replay of stored decisions, a key repeated in the batch replays
 -- its first decision.
@@ -104,9 +104,19 @@ begin
             using errcode = 'serialization_failure';
     end if;
 
+    -- One ledger row per sale, in the order the sales were decided, then one update per item whose
+    -- delta they add up to; the update is marked as already ledgered for the stock trigger.
+    insert into stock_ledger (item_id, delta, reason, order_id)
+    select (x).item_id, -(x).quantity, 'sale', (x).order_id
+    from unnest(decided) with ordinality as x
+    where (x).outcome = 'ORDER_CREATED'
+    order by ordinality;
+
+    perform set_config('checkout.stock_change', 'ledgered:', true);
     update items it set stock = s.stock
     from unnest(item_ids, stocks, sold) as s(id, stock, sold)
     where it.id = s.id and s.sold;
+    perform set_config('checkout.stock_change', '', true);
 
     insert into orders (id, idempotency_key, user_id, item_id, quantity)
     select (x).order_id, (x).idempotency_key, (x).user_id, (x).item_id, (x).quantity
