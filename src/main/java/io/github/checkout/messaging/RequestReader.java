@@ -5,6 +5,7 @@ import com.networknt.schema.Schema;
 import com.networknt.schema.SchemaRegistry;
 import com.networknt.schema.SchemaRegistryConfig;
 import com.networknt.schema.SpecificationVersion;
+import com.networknt.schema.path.NodePath;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
@@ -104,11 +105,11 @@ public abstract class RequestReader<T> {
         if (!"minimum".equals(error.getKeyword()) && !"maximum".equals(error.getKeyword())) {
             return false;
         }
-        String location = error.getInstanceLocation().toString().replace("$.", "/").replace("$", "");
-        if (!location.startsWith("/") || !decidedRanges.contains(location.substring(1))) {
+        NodePath location = error.getInstanceLocation();
+        if (location.getNameCount() != 1 || !decidedRanges.contains(location.getName(0))) {
             return false;
         }
-        JsonNode value = node.get(location.substring(1));
+        JsonNode value = node.get(location.getName(0));
         return value != null && value.isIntegralNumber() && value.canConvertToInt();
     }
 }
