@@ -14,6 +14,7 @@ import org.apache.kafka.common.serialization.StringSerializer;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
 import org.springframework.beans.factory.annotation.Autowired;
+import org.springframework.boot.test.context.SpringBootTest;
 import org.springframework.jdbc.core.simple.JdbcClient;
 import org.springframework.test.context.DynamicPropertyRegistry;
 import org.springframework.test.context.DynamicPropertySource;
@@ -22,7 +23,7 @@ import org.springframework.test.context.DynamicPropertySource;
  * Base of every integration test: the shared infrastructure, a plain producer, the outcome collector
  * and SQL. After each test the whole database must pass the audit.
  */
-@IntegrationTest
+@SpringBootTest(properties = "checkout.demo.enabled=false")
 public abstract class IntegrationTestSupport {
 
     protected static final String REQUESTS = "purchase-requests";
