@@ -59,7 +59,9 @@ class KafkaConfig {
         overrides.setProperty(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, String.valueOf(properties.batch().maxRecords()));
         overrides.setProperty(ConsumerConfig.FETCH_MIN_BYTES_CONFIG, String.valueOf(properties.batch().minBytes()));
         overrides.setProperty(ConsumerConfig.FETCH_MAX_WAIT_MS_CONFIG, String.valueOf(properties.batch().maxWait().toMillis()));
-        factory.getContainerProperties().setKafkaConsumerProperties(overrides);
+        // Per container: the factory does not copy its own kafkaConsumerProperties into the containers it
+        // creates (spring-kafka#1808), so set on the factory they would be silently ignored.
+        factory.setContainerCustomizer(container -> container.getContainerProperties().getKafkaConsumerProperties().putAll(overrides));
 
         ExponentialBackOff backOff = new ExponentialBackOff(properties.retry().initialInterval().toMillis(), 2.0);
         backOff.setMaxInterval(properties.retry().maxInterval().toMillis());

@@ -1,0 +1,191 @@
+package io.github.checkout.bench;
+
+import java.io.PrintStream;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.UUID;
+import me.tongfei.progressbar.ProgressBar;
+import me.tongfei.progressbar.ProgressBarBuilder;
+import me.tongfei.progressbar.ProgressBarStyle;
+import org.springframework.jdbc.core.simple.JdbcClient;
+
+/**
+ * Runs the plan: for each mode, each scenario on fresh items and keys, with the cost counters read around
+ * it and the checks after it. The service modes each get an instance of their own, started for the mode and
+ * closed before the next one starts.
+ */
+final class Bench {
+
+    /**
+     * What to run. {@code requests} per scenario is the whole run for the service, unless offering them takes
+     * longer than {@code serviceFor}; the baselines take the same requests in the same order but stop offering
+     * more after {@code baselineFor}. The flash sale always offers all its buyers. The latency scenario offers
+     * {@code latencyRate} requests per second for {@code latencyFor}.
+     */
+    record Plan(List<Scenario> scenarios, List<Mode> modes, Map<Scenario, Integer> requests, int items,
+                int window, int unbatchedWindow, int latencyRate, Duration latencyFor, Duration serviceFor,
+                Duration baselineFor, int warmup, ServiceUnderTest.Tuning tuning, long seed) {
+
+        int requests(Scenario scenario) {
+            return scenario == Scenario.LATENCY
+                    ? (int) (latencyRate * latencyFor.toMillis() / 1000)
+                    : Objects.requireNonNull(requests.get(scenario), () -> "no request count for " + scenario.id());
+        }
+
+        /** Baseline (b) cannot keep up with any fixed rate worth measuring, so it skips the latency scenario. */
+        boolean runs(Mode mode, Scenario scenario) {
+            return !(mode == Mode.UNBATCHED && scenario == Scenario.LATENCY);
+        }
+    }
+
+    private final Map<String, Object> infrastructure;
+    private final JdbcLoad.Database database;
+    private final JdbcClient admin;
+    private final Plan plan;
+    private final PrintStream out;
+    private final String runId = UUID.randomUUID().toString().substring(0, 8);
+    private boolean warmupsPassed = true;
+    private ServiceUnderTest.JvmCosts jvmCosts;
+
+    Bench(Map<String, Object> infrastructure, JdbcLoad.Database database, JdbcClient admin, Plan plan, PrintStream out) {
+        this.infrastructure = infrastructure;
+        this.database = database;
+        this.admin = admin;
+        this.plan = plan;
+        this.out = out;
+    }
+
+    List<Result> run() throws Exception {
+        List<Result> results = new ArrayList<>();
+        for (Mode mode : plan.modes()) {
+            if (plan.scenarios().stream().noneMatch(s -> plan.runs(mode, s))) {
+                continue;
+            }
+            out.printf("%n== %s ==%n", describe(mode));
+            if (mode == Mode.JDBC) {
+                runScenarios(mode, null, results);
+            } else {
+                ServiceUnderTest.Tuning tuning = mode == Mode.UNBATCHED ? plan.tuning().unbatched() : plan.tuning();
+                out.printf("starting the service (max-records %d, concurrency %d, partitions %d, pool %d)%n",
+                        tuning.maxRecords(), tuning.concurrency(), tuning.partitions(), tuning.poolSize());
+                try (ServiceUnderTest service = ServiceUnderTest.start("bench-" + runId + "-" + mode.id, infrastructure, tuning)) {
+                    if (jvmCosts == null) {
+                        jvmCosts = service.jvmCosts(Workload.generate(Scenario.UNIFORM, 1_000, 100, "jvm-", plan.seed()));
+                        out.printf("  in the service's JVM, per request: %.1f us to read and validate it, %.1f us to write its outcome as JSON%n",
+                                jvmCosts.readMicros(), jvmCosts.writeMicros());
+                    }
+                    runScenarios(mode, service, results);
+                }
+            }
+        }
+        return results;
+    }
+
+    /** The service's per-request JSON costs, measured once; null when no service mode ran. */
+    ServiceUnderTest.JvmCosts jvmCosts() {
+        return jvmCosts;
+    }
+
+    /** Whether the checks after every warm-up passed too; warm-ups are not reported otherwise. */
+    boolean warmupsPassed() {
+        return warmupsPassed;
+    }
+
+    private void runScenarios(Mode mode, ServiceUnderTest service, List<Result> results) throws Exception {
+        int warmup = switch (mode) {
+            case SERVICE -> plan.warmup();
+            case JDBC -> Math.min(plan.warmup(), 2_000);
+            case UNBATCHED -> Math.min(plan.warmup(), 200);
+        };
+        if (warmup > 0) {
+            Result result = measure(mode, Scenario.UNIFORM, service, warmup, Math.min(plan.items(), 1_000), "warm-up");
+            out.printf("  warm-up: %,d requests, %s%n", result.requests(), result.passed() ? "checks PASS" : "checks FAIL");
+            result.checks().stream().filter(c -> !c.passed()).forEach(c -> out.println("           " + c));
+            warmupsPassed &= result.passed();
+        }
+        for (Scenario scenario : plan.scenarios()) {
+            if (!plan.runs(mode, scenario)) {
+                out.printf("  %-8s skipped: baseline (b) cannot sustain the offered rate%n", scenario.id());
+                continue;
+            }
+            Result result = measure(mode, scenario, service, plan.requests(scenario), plan.items(), scenario.id());
+            results.add(result);
+            out.printf("  %-8s %,9d requests  %,9.0f req/s  p50 %7.1f  p99 %8.1f ms  %.4f commits/req  %s%n",
+                    scenario.id(), result.requests(), result.perSecond(), result.p50Ms(), result.p99Ms(),
+                    result.commitsPerRequest(), result.passed() ? "checks PASS" : "checks FAIL");
+            if (scenario == Scenario.FLASH) {
+                out.printf("           %,d orders; last outcome %.2f s after the last request was produced%n",
+                        result.orders(), result.tailSeconds());
+            }
+            result.checks().stream().filter(c -> !c.passed()).forEach(c -> out.println("           " + c));
+        }
+    }
+
+    private Result measure(Mode mode, Scenario scenario, ServiceUnderTest service, int requests, int items, String label)
+            throws Exception {
+        String prefix = runId + "-" + mode.id + "-" + label + "-";
+        Workload workload = Workload.generate(scenario, requests, items, prefix, plan.seed() + scenario.ordinal());
+        workload.provision(admin);
+
+        long commitsBefore = committed(service);
+        Inside insideBefore = Inside.read(admin);
+        Run run;
+        try (ProgressBar progress = progressBar(label + " / " + mode.label, workload.deliveries())) {
+            run = switch (mode) {
+                case SERVICE, UNBATCHED -> KafkaLoad.run((String) infrastructure.get("spring.kafka.bootstrap-servers"),
+                        service, workload, pacing(mode, scenario), progress);
+                case JDBC -> JdbcLoad.run(database, workload, JdbcLoad.THREADS,
+                        scenario == Scenario.LATENCY ? plan.latencyRate() : 0,
+                        scenario == Scenario.LATENCY ? plan.latencyFor() : plan.baselineFor(), progress);
+            };
+        }
+        long commits = committed(service) - commitsBefore;
+        Inside inside = Inside.read(admin).minus(insideBefore);
+        return Result.of(scenario, mode, workload, run, commits, inside, Checks.verify(admin, workload, run));
+    }
+
+    private KafkaLoad.Pacing pacing(Mode mode, Scenario scenario) {
+        if (scenario == Scenario.LATENCY) {
+            return new KafkaLoad.Pacing(0, plan.latencyRate(), plan.latencyFor());
+        }
+        if (mode == Mode.UNBATCHED) {
+            return new KafkaLoad.Pacing(plan.unbatchedWindow(), 0, plan.baselineFor());
+        }
+        // The flash sale is a burst: every buyer at once.
+        return scenario == Scenario.FLASH
+                ? new KafkaLoad.Pacing(0, 0, null)
+                : new KafkaLoad.Pacing(plan.window(), 0, plan.serviceFor());
+    }
+
+    private long committed(ServiceUnderTest service) {
+        if (service != null) {
+            service.flushDatabaseStatistics();
+        }
+        return Probes.committedTransactions(admin);
+    }
+
+    private String describe(Mode mode) {
+        return switch (mode) {
+            case SERVICE -> "service: one place_orders call and one Kafka transaction per poll batch";
+            case JDBC -> "baseline (a): one place_order call per request from " + JdbcLoad.THREADS
+                    + " JDBC connections, at most " + plan.baselineFor().toSeconds() + " s per scenario";
+            case UNBATCHED -> "baseline (b): the service with checkout.batch.max-records=1, at most "
+                    + plan.unbatchedWindow() + " requests in flight, at most " + plan.baselineFor().toSeconds()
+                    + " s of sending per scenario";
+        };
+    }
+
+    private static ProgressBar progressBar(String task, long max) {
+        return new ProgressBarBuilder()
+                .setTaskName(String.format("%-24s", task))
+                .setInitialMax(max)
+                .setStyle(ProgressBarStyle.ASCII)
+                .setUpdateIntervalMillis(250)
+                .setUnit(" req", 1)
+                .showSpeed()
+                .build();
+    }
+}

@@ -1,0 +1,62 @@
+package io.github.checkout.bench;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.github.checkout.support.TestInfrastructure;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.springframework.jdbc.core.simple.JdbcClient;
+import org.springframework.jdbc.datasource.SingleConnectionDataSource;
+
+/** The benchmark's own code at a tiny size, so that the tool cannot rot: every mode, its checks and its files. */
+class BenchmarkIT {
+
+    @Test
+    void tinyRunOfEveryMode_passesEveryCheckAndWritesItsFiles(@TempDir Path out) throws Exception {
+        Map<String, Object> infrastructure = TestInfrastructure.springProperties();
+        String user = (String) infrastructure.get("spring.datasource.username");
+        String password = (String) infrastructure.get("spring.datasource.password");
+        try (var connection = new SingleConnectionDataSource(TestInfrastructure.jdbcUrl(), user, password, true)) {
+            JdbcClient admin = JdbcClient.create(connection);
+            // Per-batch figures come from pg_stat_user_functions; connections opened from now on keep them.
+            admin.sql("do $$ begin execute format('alter database %I set track_functions = ''pl''', current_database()); end $$")
+                    .update();
+            var database = new JdbcLoad.Database(TestInfrastructure.jdbcUrl(), user, password);
+            var tuning = new ServiceUnderTest.Tuning(100, 2, 2, 4);
+            // Baseline (b) takes one Kafka transaction per request: a few dozen requests are enough to see it.
+            var batched = new Bench.Plan(List.of(Scenario.FLASH, Scenario.ZIPF), List.of(Mode.SERVICE, Mode.JDBC),
+                    Map.of(Scenario.FLASH, 150, Scenario.ZIPF, 200), 50, 100, 20, 100, Duration.ofSeconds(1),
+                    Duration.ofSeconds(20), Duration.ofSeconds(20), 0, tuning, 7);
+            var unbatched = new Bench.Plan(List.of(Scenario.ZIPF), List.of(Mode.UNBATCHED), Map.of(Scenario.ZIPF, 40), 50,
+                    100, 20, 100, Duration.ofSeconds(1), Duration.ofSeconds(20), Duration.ofSeconds(20), 0, tuning, 7);
+
+            List<Result> results = new ArrayList<>(new Bench(infrastructure, database, admin, batched, System.out).run());
+            results.addAll(new Bench(infrastructure, database, admin, unbatched, System.out).run());
+            results = Report.withRatios(results);
+
+            assertThat(results).hasSize(5).allSatisfy(r -> assertThat(r.checks()).allMatch(Checks.Check::passed));
+            assertThat(results).allSatisfy(r -> assertThat(r.decided()).isEqualTo(r.requests()));
+            assertThat(results).filteredOn(r -> r.scenario().equals("zipf")).allSatisfy(r ->
+                    assertThat(r.distinctKeys()).isLessThan(r.requests()));
+            assertThat(results).filteredOn(r -> r.scenario().equals("flash")).map(Result::orders).containsOnly(100L);
+            assertThat(Report.find(results, "zipf", Mode.UNBATCHED)).get()
+                    .satisfies(r -> assertThat(r.batches().requestsPerBatch()).isEqualTo(1.0))
+                    .satisfies(r -> assertThat(r.commitsPerRequest()).isGreaterThanOrEqualTo(1.0));
+            assertThat(Report.find(results, "zipf", Mode.SERVICE)).get()
+                    .satisfies(r -> assertThat(r.vsBaselineA()).isNotNull())
+                    .satisfies(r -> assertThat(r.vsBaselineB()).isNotNull());
+
+            Report.writeCsv(results, out.resolve("results.csv"));
+            Report.writeJson(Map.of("cpu", "test"), Map.of(), results, Report.targets(results), out.resolve("results.json"));
+            Report.writeChart(results, out.resolve("benchmark.png"));
+            assertThat(out.resolve("results.csv")).content().contains("zipf,\"(b) batching off\"");
+            assertThat(out.resolve("results.json")).content().contains("\"targets\"");
+            assertThat(out.resolve("benchmark.png")).isNotEmptyFile();
+        }
+    }
+}

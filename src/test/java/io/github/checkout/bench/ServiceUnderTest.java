@@ -1,0 +1,199 @@
+package io.github.checkout.bench;
+
+import com.zaxxer.hikari.HikariDataSource;
+import com.zaxxer.hikari.HikariPoolMXBean;
+import io.github.checkout.CheckoutApplication;
+import io.github.checkout.purchase.OrderCreated;
+import io.github.checkout.purchase.PurchaseOutcome;
+import io.github.checkout.purchase.kafka.RequestReader;
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import org.springframework.boot.WebApplicationType;
+import org.springframework.boot.builder.SpringApplicationBuilder;
+import org.springframework.context.ConfigurableApplicationContext;
+import org.springframework.kafka.config.KafkaListenerEndpointRegistry;
+import tools.jackson.databind.json.JsonMapper;
+
+import static org.awaitility.Awaitility.await;
+
+/**
+ * The service, started in this JVM exactly as it runs in production but on topics and a consumer group of
+ * its own, so that two instances started one after the other share nothing.
+ */
+final class ServiceUnderTest implements AutoCloseable {
+
+    /** What may be tuned; nothing here weakens a guarantee. */
+    record Tuning(int maxRecords, int concurrency, int partitions, int poolSize) {
+
+        Tuning unbatched() {
+            return new Tuning(1, concurrency, partitions, poolSize);
+        }
+    }
+
+    private final ConfigurableApplicationContext context;
+    private final String name;
+    private final Tuning tuning;
+
+    private ServiceUnderTest(ConfigurableApplicationContext context, String name, Tuning tuning) {
+        this.context = context;
+        this.name = name;
+        this.tuning = tuning;
+    }
+
+    static ServiceUnderTest start(String name, Map<String, Object> infrastructure, Tuning tuning) {
+        Map<String, Object> properties = new HashMap<>(infrastructure);
+        properties.put("checkout.demo.enabled", "false");
+        properties.put("checkout.batch.max-records", tuning.maxRecords());
+        properties.put("checkout.concurrency", tuning.concurrency());
+        properties.put("checkout.topics.partitions", tuning.partitions());
+        properties.put("checkout.topics.purchase-requests", name + ".purchase-requests");
+        properties.put("checkout.topics.purchase-requests-dead-letter", name + ".purchase-requests.DLT");
+        properties.put("checkout.topics.order-created", name + ".order-created");
+        properties.put("checkout.topics.out-of-stock", name + ".out-of-stock");
+        properties.put("checkout.topics.purchase-rejected", name + ".purchase-rejected");
+        properties.put("spring.kafka.consumer.group-id", name);
+        properties.put("spring.datasource.hikari.maximum-pool-size", tuning.poolSize());
+        properties.put("spring.main.banner-mode", "off");
+        properties.put("spring.main.log-startup-info", "false");
+        properties.put("logging.level.root", "warn");
+        properties.put("logging.level.org.apache.kafka", "error");
+        properties.put("logging.level.kafka", "error");
+        ConfigurableApplicationContext context = new SpringApplicationBuilder(CheckoutApplication.class)
+                .web(WebApplicationType.NONE)
+                .properties(properties)
+                .run();
+        var service = new ServiceUnderTest(context, name, tuning);
+        service.verifyBatchSize();
+        service.awaitAssignment();
+        return service;
+    }
+
+    String requestTopic() {
+        return name + ".purchase-requests";
+    }
+
+    /** The outcome topics, each with the outcome it carries. */
+    Map<String, PurchaseOutcome.Kind> outcomeTopics() {
+        Map<String, PurchaseOutcome.Kind> topics = new LinkedHashMap<>();
+        topics.put(name + ".order-created", PurchaseOutcome.Kind.ORDER_CREATED);
+        topics.put(name + ".out-of-stock", PurchaseOutcome.Kind.OUT_OF_STOCK);
+        topics.put(name + ".purchase-rejected", PurchaseOutcome.Kind.REJECTED);
+        return topics;
+    }
+
+    Tuning tuning() {
+        return tuning;
+    }
+
+    /** Baseline (b) means nothing unless the listener's consumers really take the configured number of records. */
+    private void verifyBatchSize() {
+        for (var container : context.getBean(KafkaListenerEndpointRegistry.class).getListenerContainers()) {
+            String maxPollRecords = container.getContainerProperties().getKafkaConsumerProperties().getProperty("max.poll.records");
+            if (!String.valueOf(tuning.maxRecords()).equals(maxPollRecords)) {
+                close();
+                throw new IllegalStateException("checkout.batch.max-records=" + tuning.maxRecords()
+                        + " did not reach the listener's consumers (max.poll.records=" + maxPollRecords + ")");
+            }
+        }
+    }
+
+    /** Until the listener owns every request partition, so that no run measures a rebalance. */
+    private void awaitAssignment() {
+        KafkaListenerEndpointRegistry registry = context.getBean(KafkaListenerEndpointRegistry.class);
+        await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(50)).until(() ->
+                registry.getListenerContainers().stream()
+                        .mapToInt(c -> c.getAssignedPartitions() == null ? 0 : c.getAssignedPartitions().size())
+                        .sum() >= tuning.partitions());
+    }
+
+    /**
+     * Makes every pooled connection publish its transaction counts now rather than up to ten seconds later:
+     * holds all of them at once and asks each for {@code pg_stat_force_next_flush()}.
+     */
+    void flushDatabaseStatistics() {
+        HikariDataSource dataSource = context.getBean(HikariDataSource.class);
+        HikariPoolMXBean pool = dataSource.getHikariPoolMXBean();
+        if (pool == null) {
+            return;
+        }
+        int total = pool.getTotalConnections();
+        List<Connection> held = new ArrayList<>();
+        try {
+            for (int i = 0; i < total; i++) {
+                held.add(dataSource.getConnection());
+            }
+            for (Connection connection : held) {
+                try (Statement statement = connection.createStatement()) {
+                    statement.execute("select pg_stat_force_next_flush()");
+                }
+            }
+        } catch (SQLException e) {
+            throw new IllegalStateException("could not flush the statistics of the service's connections", e);
+        } finally {
+            for (Connection connection : held) {
+                try {
+                    connection.close();
+                } catch (SQLException ignored) {
+                    // returned to the pool or gone; either way not ours any more
+                }
+            }
+        }
+    }
+
+    /**
+     * Microseconds the service's own beans spend per request on this machine, outside any run: reading one
+     * request (JSON parse and schema validation) and writing one outcome as JSON. Single-threaded, after a warm-up.
+     */
+    record JvmCosts(double readMicros, double writeMicros) {
+    }
+
+    JvmCosts jvmCosts(Workload sample) {
+        RequestReader reader = context.getBean(RequestReader.class);
+        JsonMapper json = context.getBean(JsonMapper.class);
+        int n = Math.min(sample.deliveries(), 1_000);
+        byte[][] requests = new byte[n][];
+        OrderCreated[] outcomes = new OrderCreated[n];
+        for (int d = 0; d < n; d++) {
+            requests[d] = sample.json(d);
+            int key = sample.keyOf(d);
+            outcomes[d] = new OrderCreated(UUID.randomUUID(), sample.key(key), UUID.randomUUID(), sample.user(key),
+                    sample.item(key), 1, 41, Instant.now());
+        }
+        int rounds = 30;
+        long sink = 0;
+        long readNanos = 0;
+        long writeNanos = 0;
+        for (int round = 0; round < rounds; round++) {
+            long t0 = System.nanoTime();
+            for (byte[] request : requests) {
+                sink += reader.read(request).hashCode();
+            }
+            long t1 = System.nanoTime();
+            for (OrderCreated outcome : outcomes) {
+                sink += json.writeValueAsBytes(outcome).length;
+            }
+            long t2 = System.nanoTime();
+            // The first half of the rounds warms up the JIT.
+            if (round >= rounds / 2) {
+                readNanos += t1 - t0;
+                writeNanos += t2 - t1;
+            }
+        }
+        double calls = (double) n * (rounds - rounds / 2);
+        return sink == 42 ? new JvmCosts(0, 0) : new JvmCosts(readNanos / calls / 1e3, writeNanos / calls / 1e3);
+    }
+
+    @Override
+    public void close() {
+        context.close();
+    }
+}
