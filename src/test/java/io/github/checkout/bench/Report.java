@@ -106,7 +106,7 @@ final class Report {
     }
 
     private static String times(Double v) {
-        return v == null ? "-" : String.format(Locale.ROOT, "%.1fx", v);
+        return v == null ? "-" : String.format(Locale.ROOT, v < 1 ? "%.2fx" : "%.1fx", v);
     }
 
     static List<Target> targets(List<Result> results) {
@@ -210,6 +210,8 @@ final class Report {
                 .title("End-to-end latency p50 / p95 / p99, ms (log scale)")
                 .xAxisTitle("scenario and mode: svc = service, (a) = 32 JDBC calls, (b) = batching off").yAxisTitle("ms").build();
         style(latency);
+        // Three bars per run are too narrow for their values; the table and the files have them.
+        latency.getStyler().setLabelsVisible(false);
         latency.getStyler().setLegendPosition(Styler.LegendPosition.InsideNW);
         addLatency(latency, "p50", runs, results, Result::p50Ms);
         addLatency(latency, "p95", runs, results, Result::p95Ms);
