@@ -5,7 +5,7 @@ import com.zaxxer.hikari.HikariPoolMXBean;
 import io.github.checkout.CheckoutApplication;
 import io.github.checkout.purchase.OrderCreated;
 import io.github.checkout.purchase.PurchaseOutcome;
-import io.github.checkout.purchase.kafka.RequestReader;
+import io.github.checkout.purchase.kafka.PurchaseRequestReader;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.sql.Statement;
@@ -157,7 +157,7 @@ final class ServiceUnderTest implements AutoCloseable {
     }
 
     JvmCosts jvmCosts(Workload sample) {
-        RequestReader reader = context.getBean(RequestReader.class);
+        PurchaseRequestReader reader = context.getBean(PurchaseRequestReader.class);
         JsonMapper json = context.getBean(JsonMapper.class);
         int n = Math.min(sample.deliveries(), 1_000);
         byte[][] requests = new byte[n][];
