@@ -10,8 +10,10 @@ lock table items, orders in exclusive mode;
 
 create table stock_ledger (
     id         bigserial   primary key,
-    -- Deleting an item (possible only while no order references it) takes its history with it.
-    item_id    uuid        not null references items (id) on delete cascade,
+    -- Not a foreign key, for the same reason as orders.item_id: rows are written for the item row
+    -- their writer holds locked. Deleting an item (possible only while it has no orders) takes its
+    -- history with it, see refuse_deleting_sold_items below.
+    item_id    uuid        not null,
     delta      integer     not null,
     reason     text        not null check (reason in ('initial', 'sale', 'refund', 'restock', 'correction')),
     -- The reference: the order of a sale or refund, the refund's idempotency key, the operator of a
@@ -44,6 +46,18 @@ insert into stock_ledger (item_id, delta, reason, order_id, note, created_at)
 select o.item_id, -o.quantity, 'sale', o.id, 'reconstructed when the ledger was introduced', o.created_at
 from orders o
 order by o.created_at, o.id;
+
+create or replace function refuse_deleting_sold_items() returns trigger
+    language plpgsql as $$
+begin
+    if exists (select 1 from orders o where o.item_id = old.id) then
+        raise exception 'item % has orders and cannot be deleted', old.id
+            using errcode = 'foreign_key_violation';
+    end if;
+    delete from stock_ledger l where l.item_id = old.id;
+    return old;
+end;
+$$;
 
 -- Where a stock change comes from is passed to the trigger in transaction-local settings, set by
 -- change_stock() just before its update and cleared right after it: checkout.stock_change holds

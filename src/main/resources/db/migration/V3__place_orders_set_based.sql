@@ -3,9 +3,12 @@
 -- time, and every later lock or update of that row walks all of them: a batch of n requests for one
 -- item cost O(n^2) in the first version. This one
 --   1. locks the batch's items in id order and reads their stock once,
---   2. reads every stored decision for the batch's keys once,
---   3. decides each request in array order, against the stock it keeps in local arrays,
---   4. writes the new decisions, the sales to the stock ledger, the orders and each changed item once.
+--   2. in one query, finds for every request its item, its stored decision and the first request of
+--      the batch with the same key,
+--   3. decides each request in array order, against the stock it keeps in local arrays (the loop
+--      runs no query: per request it only reads and writes array elements),
+--   4. writes the new decisions, the sales to the stock ledger, the orders and each changed item
+--      once, and returns all the answers at once.
 -- Each decision is the one place_order would make for that request, called in array order: the same
 -- checks in the same order, the same replay of stored decisions, a key repeated in the batch replays
 -- its first decision.
@@ -19,18 +22,24 @@ create or replace function place_orders(p_keys text[], p_users uuid[], p_items u
                    decided_at timestamptz)
     language plpgsql as $$
 declare
-    n          integer := cardinality(p_keys);
-    item_ids   uuid[];
-    stocks     integer[];
-    sold       boolean[];
-    known_keys text[];
-    known      purchase_decisions[];
-    new_keys   text[] := '{}';
-    decided    purchase_decisions[] := '{}';
-    d          purchase_decisions;
-    i          integer;
-    j          integer;
-    written    integer;
+    n         integer := cardinality(p_keys);
+    item_ids  uuid[];
+    stocks    integer[];
+    sold      boolean[];
+    item_of   integer[];             -- per request: its item's index in item_ids, null if unknown
+    first_of  integer[];             -- per request: the first request of the batch with its key
+    known     purchase_decisions[];  -- per request: the decision stored for its key, if any
+    a_outcome text[];                -- per request: the answer
+    a_order   uuid[];
+    a_stock   integer[];
+    a_error   text[];
+    a_at      timestamptz[];
+    is_new    boolean[];             -- per request: it made a new decision, to be written
+    d         purchase_decisions;
+    f         integer;
+    i         integer;
+    q         integer;
+    written   integer;
 begin
     if n is distinct from cardinality(p_users) or n is distinct from cardinality(p_items)
        or n is distinct from cardinality(p_quantities) then
@@ -54,52 +63,81 @@ begin
     sold := array_fill(false, array[cardinality(item_ids)]);
 
     -- 2. After the locks, so a decision committed by a transaction we waited for is seen here.
-    select coalesce(array_agg(pd.idempotency_key), '{}'), coalesce(array_agg(pd), '{}')
-    into known_keys, known
-    from purchase_decisions pd where pd.idempotency_key = any (p_keys);
+    select array_agg(x.idx order by x.k), array_agg(x.first_k order by x.k), array_agg(x.pd order by x.k)
+    into item_of, first_of, known
+    from (select b.k, it.idx, min(b.k) over (partition by b.key) as first_k, pd
+          from unnest(p_keys, p_items) with ordinality as b(key, item, k)
+          left join unnest(item_ids) with ordinality as it(id, idx) on it.id = b.item
+          left join purchase_decisions pd on pd.idempotency_key = b.key) x;
+
+    a_outcome := array_fill(null::text, array[n]);
+    a_order := array_fill(null::uuid, array[n]);
+    a_stock := array_fill(null::integer, array[n]);
+    a_error := array_fill(null::text, array[n]);
+    a_at := array_fill(now(), array[n]);
+    is_new := array_fill(false, array[n]);
 
     -- 3.
     for k in 1 .. n loop
-        j := array_position(known_keys, p_keys[k]);
-        if j is not null then
-            return query select k, r.* from replay_decision(known[j], p_users[k], p_items[k], p_quantities[k]) r;
-            continue;
-        end if;
-        j := array_position(new_keys, p_keys[k]);
-        if j is not null then
-            return query select k, r.* from replay_decision(decided[j], p_users[k], p_items[k], p_quantities[k]) r;
-            continue;
-        end if;
-
-        d := row(p_keys[k], p_users[k], p_items[k], coalesce(p_quantities[k], 0), null, null, null, null, now());
-        i := array_position(item_ids, p_items[k]);
-        if p_quantities[k] is null or p_quantities[k] < 1 or p_quantities[k] > max_purchase_quantity() then
-            d.outcome := 'REJECTED';
-            d.error_code := 'invalid_quantity';
-        elsif i is null then
-            d.outcome := 'REJECTED';
-            d.error_code := 'item_not_found';
-        elsif stocks[i] >= p_quantities[k] then
-            stocks[i] := stocks[i] - p_quantities[k];
-            sold[i] := true;
-            d.outcome := 'ORDER_CREATED';
-            d.order_id := gen_random_uuid();
-            d.stock := stocks[i];
+        d := known[k];
+        f := first_of[k];
+        if d.idempotency_key is not null then
+            -- Decided before: the first decision unchanged, or the key was reused for another request.
+            if d.user_id = p_users[k] and d.item_id = p_items[k] and d.quantity is not distinct from p_quantities[k] then
+                a_outcome[k] := d.outcome;
+                a_order[k] := d.order_id;
+                a_stock[k] := d.stock;
+                a_error[k] := d.error_code;
+                a_at[k] := d.decided_at;
+            else
+                a_outcome[k] := 'REJECTED';
+                a_error[k] := 'idempotency_key_reused';
+            end if;
+        elsif f < k then
+            -- Decided earlier in this batch: the same comparison against that request.
+            if p_users[f] = p_users[k] and p_items[f] = p_items[k]
+               and coalesce(p_quantities[f], 0) is not distinct from p_quantities[k] then
+                a_outcome[k] := a_outcome[f];
+                a_order[k] := a_order[f];
+                a_stock[k] := a_stock[f];
+                a_error[k] := a_error[f];
+            else
+                a_outcome[k] := 'REJECTED';
+                a_error[k] := 'idempotency_key_reused';
+            end if;
         else
-            d.outcome := 'OUT_OF_STOCK';
-            d.stock := stocks[i];
+            is_new[k] := true;
+            q := p_quantities[k];
+            i := item_of[k];
+            if q is null or q < 1 or q > max_purchase_quantity() then
+                a_outcome[k] := 'REJECTED';
+                a_error[k] := 'invalid_quantity';
+            elsif i is null then
+                a_outcome[k] := 'REJECTED';
+                a_error[k] := 'item_not_found';
+            elsif stocks[i] >= q then
+                stocks[i] := stocks[i] - q;
+                sold[i] := true;
+                a_outcome[k] := 'ORDER_CREATED';
+                a_order[k] := gen_random_uuid();
+                a_stock[k] := stocks[i];
+            else
+                a_outcome[k] := 'OUT_OF_STOCK';
+                a_stock[k] := stocks[i];
+            end if;
         end if;
-        new_keys := new_keys || p_keys[k];
-        decided := decided || d;
-        return query select k, d.outcome, d.order_id, d.stock, d.error_code, d.decided_at;
     end loop;
 
     -- 4.
-    insert into purchase_decisions
-    select (x).* from unnest(decided) x
+    insert into purchase_decisions (idempotency_key, user_id, item_id, quantity, outcome, order_id, stock,
+                                    error_code, decided_at)
+    select x.key, x.usr, x.item, coalesce(x.qty, 0), x.outcome, x.order_id, x.stock, x.error, x.at
+    from unnest(p_keys, p_users, p_items, p_quantities, a_outcome, a_order, a_stock, a_error, a_at, is_new)
+         as x(key, usr, item, qty, outcome, order_id, stock, error, at, is_new)
+    where x.is_new
     on conflict (idempotency_key) do nothing;
     get diagnostics written = row_count;
-    if written < cardinality(decided) then
+    if written < (select count(*) from unnest(is_new) x where x) then
         raise exception 'place_orders: an idempotency key of this batch was decided concurrently; retry the batch'
             using errcode = 'serialization_failure';
     end if;
@@ -107,10 +145,10 @@ begin
     -- One ledger row per sale, in the order the sales were decided, then one update per item whose
     -- delta they add up to; the update is marked as already ledgered for the stock trigger.
     insert into stock_ledger (item_id, delta, reason, order_id)
-    select (x).item_id, -(x).quantity, 'sale', (x).order_id
-    from unnest(decided) with ordinality as x
-    where (x).outcome = 'ORDER_CREATED'
-    order by ordinality;
+    select x.item, -x.qty, 'sale', x.order_id
+    from unnest(p_items, p_quantities, a_order, is_new) with ordinality as x(item, qty, order_id, is_new, k)
+    where x.is_new and x.order_id is not null
+    order by x.k;
 
     perform set_config('checkout.stock_change', 'ledgered:', true);
     update items it set stock = s.stock
@@ -119,7 +157,13 @@ begin
     perform set_config('checkout.stock_change', '', true);
 
     insert into orders (id, idempotency_key, user_id, item_id, quantity)
-    select (x).order_id, (x).idempotency_key, (x).user_id, (x).item_id, (x).quantity
-    from unnest(decided) x where (x).outcome = 'ORDER_CREATED';
+    select x.order_id, x.key, x.usr, x.item, x.qty
+    from unnest(p_keys, p_users, p_items, p_quantities, a_order, is_new) as x(key, usr, item, qty, order_id, is_new)
+    where x.is_new and x.order_id is not null;
+
+    return query
+        select x.k::integer, x.outcome, x.order_id, x.stock, x.error, x.at
+        from unnest(a_outcome, a_order, a_stock, a_error, a_at) with ordinality as x(outcome, order_id, stock, error, at, k)
+        order by x.k;
 end;
 $$;

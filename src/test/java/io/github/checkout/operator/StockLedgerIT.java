@@ -47,6 +47,20 @@ class StockLedgerIT extends IntegrationTestSupport {
     }
 
     @Test
+    void anItemWithOrdersCannotBeDeleted_oneWithoutTakesItsLedgerAlong() {
+        UUID sold = newItem(3);
+        newOrder(sold, 1);
+        assertThatThrownBy(() -> jdbc.sql("delete from items where id = :id").param("id", sold).update())
+                .isInstanceOf(DataAccessException.class).hasMessageContaining("has orders");
+        assertThat(stockOf(sold)).isEqualTo(2);
+
+        UUID unsold = newItem(3);
+        assertThat(jdbc.sql("delete from items where id = :id").param("id", unsold).update()).isEqualTo(1);
+        assertThat(jdbc.sql("select count(*) from stock_ledger where item_id = :id").param("id", unsold)
+                .query(Integer.class).single()).isZero();
+    }
+
+    @Test
     void restock_refusesAnUnknownItemAZeroDeltaAMissingOperatorAndGoingBelowZero() {
         UUID item = newItem(3);
 
