@@ -74,8 +74,8 @@ public final class Benchmark implements Callable<Integer> {
             + " (default ${DEFAULT-VALUE}; the service's own default is 500).")
     int maxRecords;
 
-    @Option(names = "--concurrency", defaultValue = "2", description = "checkout.concurrency: consumer threads"
-            + " (default ${DEFAULT-VALUE}, one per core; the service's own default is 4).")
+    @Option(names = "--concurrency", defaultValue = "1", description = "checkout.concurrency: consumer threads"
+            + " (default ${DEFAULT-VALUE}: on 2 cores one consumer beat two; the service's own default is 4).")
     int concurrency;
 
     @Option(names = "--partitions", defaultValue = "2", description = "Partitions of each topic (default ${DEFAULT-VALUE};"
