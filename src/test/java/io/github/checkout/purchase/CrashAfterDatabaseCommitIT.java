@@ -32,6 +32,8 @@ import org.springframework.test.context.TestPropertySource;
 @TestPropertySource(properties = {
         "checkout.topics.purchase-requests=" + CrashAfterDatabaseCommitIT.TOPIC,
         "checkout.topics.purchase-requests-dead-letter=" + CrashAfterDatabaseCommitIT.TOPIC + ".DLT",
+        // Its own refund topic too: a new consumer group on the shared one would replay every refund.
+        "checkout.topics.refund-requests=crash-refund-requests",
         "checkout.batch.max-records=50",
         "spring.kafka.consumer.group-id=crash-after-database-commit-it"})
 class CrashAfterDatabaseCommitIT extends IntegrationTestSupport {

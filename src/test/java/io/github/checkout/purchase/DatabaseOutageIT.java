@@ -31,6 +31,8 @@ import org.springframework.test.context.TestPropertySource;
 @TestPropertySource(properties = {
         "checkout.topics.purchase-requests=" + DatabaseOutageIT.TOPIC,
         "checkout.topics.purchase-requests-dead-letter=" + DatabaseOutageIT.TOPIC + ".DLT",
+        // Its own refund topic too: a new consumer group on the shared one would replay every refund.
+        "checkout.topics.refund-requests=outage-refund-requests",
         "spring.kafka.consumer.group-id=database-outage-it"})
 class DatabaseOutageIT extends IntegrationTestSupport {
 

@@ -21,6 +21,8 @@ import java.util.stream.Collectors;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.springframework.beans.factory.annotation.Autowired;
+import org.springframework.kafka.config.KafkaListenerEndpointRegistry;
 
 /** The service end to end: requests produced to Kafka, outcomes read back by a read_committed consumer. */
 class PurchaseFlowIT extends IntegrationTestSupport {
@@ -28,6 +30,12 @@ class PurchaseFlowIT extends IntegrationTestSupport {
     @AfterEach
     void everyOutcomeValidatesAgainstItsSchema() {
         assertThat(outcomes().schemaViolations()).isEmpty();
+    }
+
+    @Test
+    void bothListenersJoinTheConfiguredConsumerGroup(@Autowired KafkaListenerEndpointRegistry listeners) {
+        assertThat(listeners.getListenerContainers()).hasSize(2)
+                .allSatisfy(container -> assertThat(container.getGroupId()).isEqualTo("order-processor"));
     }
 
     @Test

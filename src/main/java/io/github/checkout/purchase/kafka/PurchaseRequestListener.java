@@ -44,7 +44,7 @@ class PurchaseRequestListener {
         return topic;
     }
 
-    @KafkaListener(id = ID, topics = "#{__listener.topic}", containerFactory = "purchaseListenerContainerFactory")
+    @KafkaListener(id = ID, idIsGroup = false, topics = "#{__listener.topic}", containerFactory = "purchaseListenerContainerFactory")
     void onBatch(List<ConsumerRecord<byte[], byte[]>> records) {
         List<PurchaseRequested> requests = new ArrayList<>(records.size());
         for (ConsumerRecord<byte[], byte[]> record : records) {

@@ -16,7 +16,7 @@ import org.springframework.stereotype.Component;
 /**
  * Reads a poll batch of refund requests, dead-letters poison, decides the rest in one database call
  * and publishes the outcomes, all inside one Kafka transaction that also commits the batch's offsets.
- * Same container, same retry without end, as the purchase listener; its own consumer group.
+ * Same container, same retry without end and same consumer group as the purchase listener.
  */
 @Component
 class RefundRequestListener {
@@ -45,7 +45,7 @@ class RefundRequestListener {
         return topic;
     }
 
-    @KafkaListener(id = ID, topics = "#{__listener.topic}", containerFactory = "purchaseListenerContainerFactory")
+    @KafkaListener(id = ID, idIsGroup = false, topics = "#{__listener.topic}", containerFactory = "purchaseListenerContainerFactory")
     void onBatch(List<ConsumerRecord<byte[], byte[]>> records) {
         List<RefundRequested> requests = new ArrayList<>(records.size());
         for (ConsumerRecord<byte[], byte[]> record : records) {
