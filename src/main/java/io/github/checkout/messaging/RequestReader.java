@@ -59,14 +59,19 @@ public abstract class RequestReader<T> {
     protected RequestReader(String schemaResource, int maxBytes, Set<String> decidedRanges) {
         this.maxBytes = maxBytes;
         this.decidedRanges = Set.copyOf(decidedRanges);
+        this.schema = loadSchema(schemaResource);
+    }
+
+    /** A JSON Schema (draft 2020-12) from the classpath, with {@code format} asserted, not just annotated. */
+    public static Schema loadSchema(String resource) {
         SchemaRegistry registry = SchemaRegistry.withDefaultDialect(SpecificationVersion.DRAFT_2020_12,
                 builder -> builder.schemaRegistryConfig(
                         SchemaRegistryConfig.builder().formatAssertionsEnabled(true).build()));
-        try (InputStream in = RequestReader.class.getClassLoader().getResourceAsStream(schemaResource)) {
+        try (InputStream in = RequestReader.class.getClassLoader().getResourceAsStream(resource)) {
             if (in == null) {
-                throw new IllegalStateException(schemaResource + " is missing from the classpath");
+                throw new IllegalStateException(resource + " is missing from the classpath");
             }
-            this.schema = registry.getSchema(in);
+            return registry.getSchema(in);
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }

@@ -23,6 +23,7 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.springframework.beans.factory.annotation.Autowired;
 import org.springframework.kafka.config.KafkaListenerEndpointRegistry;
+import org.springframework.kafka.core.ProducerFactory;
 
 /** The service end to end: requests produced to Kafka, outcomes read back by a read_committed consumer. */
 class PurchaseFlowIT extends IntegrationTestSupport {
@@ -36,6 +37,12 @@ class PurchaseFlowIT extends IntegrationTestSupport {
     void bothListenersJoinTheConfiguredConsumerGroup(@Autowired KafkaListenerEndpointRegistry listeners) {
         assertThat(listeners.getListenerContainers()).hasSize(2)
                 .allSatisfy(container -> assertThat(container.getGroupId()).isEqualTo("order-processor"));
+    }
+
+    @Test
+    void transactionalIdPrefixIsUniquePerInstance(@Autowired ProducerFactory<?, ?> producers) {
+        assertThat(producers.getTransactionIdPrefix())
+                .matches("order-processor-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}-");
     }
 
     @Test

@@ -1,14 +1,8 @@
 package io.github.checkout.support;
 
 import com.networknt.schema.Schema;
-import com.networknt.schema.SchemaRegistry;
-import com.networknt.schema.SchemaRegistryConfig;
-import com.networknt.schema.SpecificationVersion;
-import java.io.IOException;
-import java.io.UncheckedIOException;
+import io.github.checkout.messaging.RequestReader;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -60,9 +54,8 @@ public final class OutcomeCollector {
     private final JsonMapper json = JsonMapper.builder().build();
 
     private OutcomeCollector() {
-        SchemaRegistry registry = SchemaRegistry.withDefaultDialect(SpecificationVersion.DRAFT_2020_12,
-                b -> b.schemaRegistryConfig(SchemaRegistryConfig.builder().formatAssertionsEnabled(true).build()));
-        schemas = OUTCOME_TOPICS.stream().collect(Collectors.toMap(topic -> topic, topic -> schema(registry, topic)));
+        schemas = OUTCOME_TOPICS.stream().collect(Collectors.toMap(topic -> topic,
+                topic -> RequestReader.loadSchema("schemas/" + topic + ".schema.json")));
         Thread thread = new Thread(this::consume, "outcome-collector");
         thread.setDaemon(true);
         thread.start();
@@ -130,14 +123,6 @@ public final class OutcomeCollector {
             }
         }
         seen.add(new Outcome(record.topic(), value, record));
-    }
-
-    private static Schema schema(SchemaRegistry registry, String name) {
-        try {
-            return registry.getSchema(Files.newInputStream(Path.of("schemas", name + ".schema.json")));
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
     }
 
     static String header(ConsumerRecord<?, ?> record, String name) {
