@@ -25,7 +25,7 @@ import picocli.CommandLine.Option;
 /**
  * The benchmark of the issue: on one machine, in one run, against a real broker and a real PostgreSQL
  * started in this JVM, the service and its two baselines through five scenarios, with checks after each.
- * Run it with {@code ./mvnw -q -Pbenchmark test-compile exec:java}, options in {@code -Dexec.args="..."}.
+ * Run it with {@code ./mvnw -q -Pbenchmark test-compile exec:exec}, options in {@code -Dbenchmark.args="..."}.
  */
 @Command(name = "benchmark", mixinStandardHelpOptions = true, sortOptions = false,
         description = "Measures the service against (a) one place_order call per request from 32 JDBC connections and"

@@ -53,24 +53,33 @@ class OperatorCommandsIT extends IntegrationTestSupport {
             db.sql("insert into stock_ledger (item_id, delta, reason, order_id) select item_id, -1, 'sale', id from orders where id = :order")
                     .param("order", soldTwice).update();
 
+            UUID soldShort = order(db, item(db, 1), 1);
+            // Its sale replaced by a correction of +1 and then a batch row that takes 2 for this order of 1.
+            db.sql("delete from stock_ledger where order_id = :order and reason = 'sale'").param("order", soldShort).update();
+            db.sql("insert into stock_ledger (item_id, delta, reason, operator) select item_id, 1, 'correction', 'test' from orders where id = :order")
+                    .param("order", soldShort).update();
+            db.sql("insert into stock_ledger (item_id, delta, reason, order_ids) select item_id, -2, 'sales', array[id] from orders where id = :order")
+                    .param("order", soldShort).update();
+
             List<StockOperations.Violation> violations = new StockOperations(db).audit();
             assertThat(violations).map(StockOperations.Violation::check).containsExactlyInAnyOrder(
                     "stock_equals_ledger", "stock_never_negative", "one_order_per_key", "one_order_per_key",
-                    "refunds_within_order", "refunds_within_order", "one_decision_per_request");
+                    "refunds_within_order", "refunds_within_order", "one_decision_per_request", "one_decision_per_request");
             assertThat(violations).anySatisfy(v -> assertThat(v.detail()).contains(bogusRow.toString(), "adds up to 4"))
                     .anySatisfy(v -> assertThat(v.detail()).contains(wentNegative.toString(), "-100"))
                     .anySatisfy(v -> assertThat(v.detail()).contains(orphaned.toString(), "no ORDER_CREATED decision"))
                     .anySatisfy(v -> assertThat(v.detail()).contains("which does not exist"))
                     .anySatisfy(v -> assertThat(v.detail()).contains(refundedUnrecorded.toString(), "decisions add up to 0"))
                     .anySatisfy(v -> assertThat(v.detail()).contains(wrongStatus.toString(), "is refunded with 0 of 1"))
-                    .anySatisfy(v -> assertThat(v.detail()).contains(soldTwice.toString(), "2 sale rows"));
+                    .anySatisfy(v -> assertThat(v.detail()).contains(soldTwice.toString(), "2 sale rows"))
+                    .anySatisfy(v -> assertThat(v.detail()).contains("takes 2 from stock for orders of 1"));
 
             var out = new ByteArrayOutputStream();
             int exit = new OperatorCommands(new StockOperations(db), new PrintStream(out, true, StandardCharsets.UTF_8),
                     System.err).execute("audit");
             assertThat(exit).isEqualTo(OperatorCommands.FAILED);
             String report = out.toString(StandardCharsets.UTF_8);
-            assertThat(report).contains("7 violation(s) found.", "stock_equals_ledger: item " + bogusRow,
+            assertThat(report).contains("8 violation(s) found.", "stock_equals_ledger: item " + bogusRow,
                     "one_decision_per_request: order " + soldTwice);
             assertThat(report.lines().filter(line -> line.contains(" ok"))).isEmpty();
         } finally {

@@ -47,6 +47,30 @@ class StockLedgerIT extends IntegrationTestSupport {
     }
 
     @Test
+    void aBatchOfSales_isOneLedgerRowPerItemNamingItsOrdersInTheOrderTheyWereDecided() {
+        UUID hot = newItem(4);
+        UUID other = newItem(1);
+        String prefix = "ledger-batch-" + hot + "-";
+        List<UUID> orders = jdbc.sql("""
+                        select order_id from place_orders(:keys, :users, :items, :quantities) order by ordinal""")
+                .param("keys", new String[] {prefix + 1, prefix + 2, prefix + 3, prefix + 4})
+                .param("users", new UUID[] {UUID.randomUUID(), UUID.randomUUID(), UUID.randomUUID(), UUID.randomUUID()})
+                .param("items", new UUID[] {hot, other, hot, hot})
+                .param("quantities", new Integer[] {1, 1, 3, 1})
+                .query(UUID.class).list();
+        assertThat(orders.get(3)).as("out of stock: 4 - 1 - 3 leaves none").isNull();
+
+        assertThat(jdbc.sql("""
+                        select reason, delta, order_ids from stock_ledger where item_id = :item and reason = 'sales'""")
+                .param("item", hot)
+                .query((rs, n) -> tuple(rs.getString("reason"), rs.getInt("delta"), List.of((Object[]) rs.getArray("order_ids").getArray())))
+                .list()).containsExactly(tuple("sales", -4, List.of(orders.get(0), orders.get(2))));
+        assertThat(ledgerOf(hot)).hasSize(2);
+        assertThat(ledgerOf(other)).extracting(Row::reason, Row::delta).containsExactly(tuple("initial", 1), tuple("sales", -1));
+        assertThat(stockOf(hot)).isZero();
+    }
+
+    @Test
     void anItemWithOrdersCannotBeDeleted_oneWithoutTakesItsLedgerAlong() {
         UUID sold = newItem(3);
         newOrder(sold, 1);
