@@ -13,6 +13,7 @@ import java.util.List;
 import java.util.Set;
 import java.util.stream.Collectors;
 import tools.jackson.core.JacksonException;
+import tools.jackson.core.JsonParser;
 import tools.jackson.core.StreamReadFeature;
 import tools.jackson.databind.DeserializationFeature;
 import tools.jackson.databind.JsonNode;
@@ -80,12 +81,31 @@ public abstract class RequestReader<T> {
     /** Builds the request from a message that passed the schema. */
     protected abstract T parse(JsonNode node);
 
+    /**
+     * A shortcut for the common message, tried before the tree and the schema: the request, or null when
+     * unsure, and then the full path decides as if there were no shortcut. The rule: it may only return a
+     * request for a message the schema accepts, and it must be the same request {@link #parse} builds from
+     * it. Everything else, poison in particular, is left to the full path, which alone words the reasons.
+     */
+    protected T readFast(byte[] value) {
+        return null;
+    }
+
+    /** A streaming parser set up like the one the full path reads with: a repeated property is an error. */
+    protected final JsonParser createParser(byte[] value) {
+        return mapper.createParser(value);
+    }
+
     public final Read<T> read(byte[] value) {
         if (value == null) {
             return new Poison<>(Reason.MALFORMED_JSON, "message has no value (a tombstone)");
         }
         if (value.length > maxBytes) {
             return new Poison<>(Reason.OVERSIZED, "message has " + value.length + " bytes, the limit is " + maxBytes);
+        }
+        T fast = readFast(value);
+        if (fast != null) {
+            return new Valid<>(fast);
         }
         JsonNode node;
         try {

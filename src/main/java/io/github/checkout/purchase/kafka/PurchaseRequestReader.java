@@ -4,9 +4,15 @@ import io.github.checkout.config.CheckoutProperties;
 import io.github.checkout.messaging.RequestReader;
 import io.github.checkout.purchase.PurchaseRequested;
 import java.time.OffsetDateTime;
+import java.time.format.DateTimeParseException;
+import java.util.HexFormat;
 import java.util.Set;
 import java.util.UUID;
+import java.util.regex.Pattern;
 import org.springframework.stereotype.Component;
+import tools.jackson.core.JacksonException;
+import tools.jackson.core.JsonParser;
+import tools.jackson.core.JsonToken;
 import tools.jackson.databind.JsonNode;
 
 /**
@@ -18,6 +24,14 @@ public class PurchaseRequestReader extends RequestReader<PurchaseRequested> {
 
     static final String SCHEMA = "schemas/purchase-requested.schema.json";
 
+    /**
+     * RFC 3339 with an upper-case T and Z and at most nine fraction digits, narrower than the schema's
+     * date-time; {@link OffsetDateTime} then also refuses leap seconds and offsets beyond 18 hours, which
+     * the schema allows (up to 23:59).
+     */
+    private static final Pattern DATE_TIME = Pattern.compile(
+            "\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,9})?(Z|[+-]\\d{2}:\\d{2})");
+
     public PurchaseRequestReader(CheckoutProperties properties) {
         super(SCHEMA, properties.maxRequestBytes(), Set.of("quantity"));
     }
@@ -25,11 +39,83 @@ public class PurchaseRequestReader extends RequestReader<PurchaseRequested> {
     @Override
     protected PurchaseRequested parse(JsonNode node) {
         JsonNode requestedAt = node.get("requestedAt");
-        return new PurchaseRequested(
-                node.get("idempotencyKey").asString(),
-                UUID.fromString(node.get("userId").asString()),
-                UUID.fromString(node.get("itemId").asString()),
-                node.has("quantity") ? node.get("quantity").asInt() : 1,
-                requestedAt == null ? null : OffsetDateTime.parse(requestedAt.asString()).toInstant());
+        return request(node.get("idempotencyKey").asString(), node.get("userId").asString(),
+                node.get("itemId").asString(), node.has("quantity") ? node.get("quantity").asInt() : 1,
+                requestedAt == null ? null : requestedAt.asString());
+    }
+
+    /**
+     * Accepts only an object with no properties but the five known ones, each a string, except quantity,
+     * an integer that fits an int; a key of 1 to 200 chars, two UUIDs in their 36-char form, and an optional
+     * {@link #DATE_TIME} that {@link OffsetDateTime} parses. Every such message passes the schema.
+     */
+    @Override
+    protected PurchaseRequested readFast(byte[] value) {
+        String key = null;
+        String userId = null;
+        String itemId = null;
+        String requestedAt = null;
+        int quantity = 1;
+        try (JsonParser parser = createParser(value)) {
+            if (parser.nextToken() != JsonToken.START_OBJECT) {
+                return null;
+            }
+            for (String name = parser.nextName(); name != null; name = parser.nextName()) {
+                JsonToken token = parser.nextToken();
+                if (name.equals("quantity")) {
+                    if (token != JsonToken.VALUE_NUMBER_INT || parser.getNumberType() != JsonParser.NumberType.INT) {
+                        return null;
+                    }
+                    quantity = parser.getIntValue();
+                    continue;
+                }
+                if (token != JsonToken.VALUE_STRING) {
+                    return null;
+                }
+                switch (name) {
+                    case "idempotencyKey" -> key = parser.getString();
+                    case "userId" -> userId = parser.getString();
+                    case "itemId" -> itemId = parser.getString();
+                    case "requestedAt" -> requestedAt = parser.getString();
+                    default -> {
+                        return null;
+                    }
+                }
+            }
+            if (parser.nextToken() != null) {
+                return null;
+            }
+        } catch (JacksonException e) {
+            return null;
+        }
+        if (key == null || key.isEmpty() || key.length() > PurchaseRequested.MAX_KEY_LENGTH
+                || !isUuid(userId) || !isUuid(itemId)
+                || requestedAt != null && !DATE_TIME.matcher(requestedAt).matches()) {
+            return null;
+        }
+        try {
+            return request(key, userId, itemId, quantity, requestedAt);
+        } catch (DateTimeParseException e) {
+            return null;
+        }
+    }
+
+    private static PurchaseRequested request(String key, String userId, String itemId, int quantity, String requestedAt) {
+        return new PurchaseRequested(key, UUID.fromString(userId), UUID.fromString(itemId), quantity,
+                requestedAt == null ? null : OffsetDateTime.parse(requestedAt).toInstant());
+    }
+
+    /** 36 chars, ASCII hex digits with '-' at 8, 13, 18 and 23: what both the schema's pattern and format accept. */
+    private static boolean isUuid(String value) {
+        if (value == null || value.length() != 36) {
+            return false;
+        }
+        for (int i = 0; i < 36; i++) {
+            char c = value.charAt(i);
+            if (i == 8 || i == 13 || i == 18 || i == 23 ? c != '-' : !HexFormat.isHexDigit(c)) {
+                return false;
+            }
+        }
+        return true;
     }
 }
