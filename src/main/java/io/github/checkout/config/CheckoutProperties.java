@@ -46,8 +46,8 @@ public record CheckoutProperties(
      */
     public record Batch(
             @Min(1) @Max(10000) @DefaultValue("500") int maxRecords,
-            @Min(1) @DefaultValue("1") int minBytes,
-            @NotNull @DefaultValue("100ms") Duration maxWait) {
+            @Min(1) @DefaultValue("65536") int minBytes,
+            @NotNull @DefaultValue("10ms") Duration maxWait) {
     }
 
     /** Back-off for transient failures (database or broker unreachable): retried without end, never dropped. */

@@ -9,7 +9,7 @@ import org.springframework.stereotype.Component;
 
 /**
  * Sends a poison message to a dead-letter topic with its original key, value and headers, plus
- * headers that say why ({@code dlt-reason}: oversized, malformed_json or schema_violation; {@code dlt-error}:
+ * headers that say why ({@code dlt-reason}: oversized, malformed_json, schema_violation or unrepresentable; {@code dlt-error}:
  * the detail) and where it came from. Part of the listener's Kafka transaction, like the outcomes.
  */
 @Component

@@ -9,6 +9,7 @@ import com.networknt.schema.path.NodePath;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
+import java.time.DateTimeException;
 import java.util.List;
 import java.util.Set;
 import java.util.stream.Collectors;
@@ -40,7 +41,9 @@ public abstract class RequestReader<T> {
     }
 
     public enum Reason {
-        OVERSIZED("oversized"), MALFORMED_JSON("malformed_json"), SCHEMA_VIOLATION("schema_violation");
+        OVERSIZED("oversized"), MALFORMED_JSON("malformed_json"), SCHEMA_VIOLATION("schema_violation"),
+        /** Passes the schema, yet a value has no Java form: a leap second, an offset beyond 18 hours. */
+        UNREPRESENTABLE("unrepresentable");
 
         public final String code;
 
@@ -122,7 +125,11 @@ public abstract class RequestReader<T> {
                     .map(e -> e.getInstanceLocation() + ": " + e.getMessage())
                     .collect(Collectors.joining("; ")));
         }
-        return new Valid<>(parse(node));
+        try {
+            return new Valid<>(parse(node));
+        } catch (IllegalArgumentException | DateTimeException e) {
+            return new Poison<>(Reason.UNREPRESENTABLE, e.getMessage());
+        }
     }
 
     /** An integer out of its field's range, in a field whose range the database decides, is a business rejection. */

@@ -17,8 +17,8 @@ public record PurchaseRequested(String idempotencyKey, UUID userId, UUID itemId,
         Objects.requireNonNull(idempotencyKey, "idempotencyKey");
         Objects.requireNonNull(userId, "userId");
         Objects.requireNonNull(itemId, "itemId");
-        if (idempotencyKey.isEmpty() || idempotencyKey.length() > MAX_KEY_LENGTH) {
-            throw new IllegalArgumentException("idempotencyKey must have 1 to " + MAX_KEY_LENGTH + " characters");
+        if (idempotencyKey.isEmpty() || idempotencyKey.codePointCount(0, idempotencyKey.length()) > MAX_KEY_LENGTH) {
+            throw new IllegalArgumentException("idempotencyKey must have 1 to " + MAX_KEY_LENGTH + " characters (code points, as in the schema)");
         }
     }
 }

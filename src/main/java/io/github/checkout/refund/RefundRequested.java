@@ -22,11 +22,11 @@ public record RefundRequested(String idempotencyKey, UUID orderId, Integer quant
         Objects.requireNonNull(idempotencyKey, "idempotencyKey");
         Objects.requireNonNull(orderId, "orderId");
         Objects.requireNonNull(reason, "reason");
-        if (idempotencyKey.isEmpty() || idempotencyKey.length() > MAX_KEY_LENGTH) {
-            throw new IllegalArgumentException("idempotencyKey must have 1 to " + MAX_KEY_LENGTH + " characters");
+        if (idempotencyKey.isEmpty() || idempotencyKey.codePointCount(0, idempotencyKey.length()) > MAX_KEY_LENGTH) {
+            throw new IllegalArgumentException("idempotencyKey must have 1 to " + MAX_KEY_LENGTH + " characters (code points, as in the schema)");
         }
-        if (reason.isEmpty() || reason.length() > MAX_REASON_LENGTH) {
-            throw new IllegalArgumentException("reason must have 1 to " + MAX_REASON_LENGTH + " characters");
+        if (reason.isEmpty() || reason.codePointCount(0, reason.length()) > MAX_REASON_LENGTH) {
+            throw new IllegalArgumentException("reason must have 1 to " + MAX_REASON_LENGTH + " characters (code points, as in the schema)");
         }
     }
 }

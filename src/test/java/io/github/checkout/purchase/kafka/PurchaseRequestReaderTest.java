@@ -88,6 +88,23 @@ class PurchaseRequestReaderTest {
     }
 
     @Test
+    void schemaValidValuesWithNoJavaForm_arePoisonNotAnException() {
+        assertPoison(read("{\"idempotencyKey\":\"k\",\"userId\":\"%s\",\"itemId\":\"%s\",\"requestedAt\":\"1998-12-31T23:59:60Z\"}"
+                .formatted(USER, ITEM)), Reason.UNREPRESENTABLE, "1998-12-31T23:59:60Z");
+        assertPoison(read("{\"idempotencyKey\":\"k\",\"userId\":\"%s\",\"itemId\":\"%s\",\"requestedAt\":\"2026-11-26T10:15:30+20:00\"}"
+                .formatted(USER, ITEM)), Reason.UNREPRESENTABLE, "+20:00");
+    }
+
+    @Test
+    void keyOfTwoHundredCodePoints_isReadThoughItHasMoreChars() {
+        String key = "\uD83D\uDED2".repeat(200);
+        assertThat(valid(read("{\"idempotencyKey\":\"%s\",\"userId\":\"%s\",\"itemId\":\"%s\"}".formatted(key, USER, ITEM)))
+                .idempotencyKey()).isEqualTo(key);
+        assertPoison(read("{\"idempotencyKey\":\"%s\",\"userId\":\"%s\",\"itemId\":\"%s\"}".formatted(key + "x", USER, ITEM)),
+                Reason.SCHEMA_VIOLATION, "/idempotencyKey");
+    }
+
+    @Test
     void messageOverTheLimit_isOversizedAndNotParsed() {
         assertPoison(reader.read(new byte[1025]), Reason.OVERSIZED, "1025 bytes, the limit is 1024");
     }
