@@ -70,7 +70,7 @@ public final class Benchmark implements Callable<Integer> {
             + " zipf scenarios, however many are left (default 30, --quick 5).")
     Integer serviceSeconds;
 
-    @Option(names = "--max-records", defaultValue = "1000", description = "checkout.batch.max-records of the service"
+    @Option(names = "--max-records", defaultValue = "2000", description = "checkout.batch.max-records of the service"
             + " (default ${DEFAULT-VALUE}; the service's own default is 500).")
     int maxRecords;
 
