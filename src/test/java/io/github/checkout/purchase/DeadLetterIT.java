@@ -17,7 +17,7 @@ import org.junit.jupiter.api.Test;
 class DeadLetterIT extends IntegrationTestSupport {
 
     @Test
-    void malformedSchemaViolatingAndOversizedMessages_areDeadLetteredAndValidOnesBehindThemDecided() {
+    void malformedSchemaViolatingOversizedAndUnrepresentableMessages_areDeadLetteredAndValidOnesBehindThemDecided() {
         UUID item = newItem(3);
         String tag = UUID.randomUUID().toString();
         var malformed = new ProducerRecord<>(REQUESTS, 0, item.toString(),
@@ -30,6 +30,9 @@ class DeadLetterIT extends IntegrationTestSupport {
         send(new ProducerRecord<>(REQUESTS, 0, item.toString(),
                 ("{\"idempotencyKey\":\"" + tag + "\",\"pad\":\"" + "x".repeat(20_000) + "\"}")
                         .getBytes(StandardCharsets.UTF_8)));
+        send(new ProducerRecord<>(REQUESTS, 0, item.toString(),
+                ("{\"idempotencyKey\":\"" + tag + "\",\"userId\":\"" + UUID.randomUUID() + "\",\"itemId\":\"" + item
+                        + "\",\"requestedAt\":\"2016-12-31T23:59:60Z\"}").getBytes(StandardCharsets.UTF_8)));
         for (int i = 0; i < 3; i++) {
             send(new ProducerRecord<>(REQUESTS, 0, item.toString(),
                     json(tag + "-" + i, UUID.randomUUID(), item, 1).getBytes(StandardCharsets.UTF_8)));
@@ -37,17 +40,18 @@ class DeadLetterIT extends IntegrationTestSupport {
         producer().flush();
 
         await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> {
-            assertThat(ours(tag)).hasSize(3);
+            assertThat(ours(tag)).hasSize(4);
             assertThat(outcomes().forItem(item)).hasSize(3);
         });
         List<Outcome> dead = ours(tag);
         assertThat(dead).map(o -> headers(o.record(), "dlt-reason").get(0))
-                .containsExactly("malformed_json", "schema_violation", "oversized");
+                .containsExactly("malformed_json", "schema_violation", "oversized", "unrepresentable");
         assertThat(headers(dead.get(0).record(), "trace-id", "dlt-original-topic", "dlt-original-partition"))
                 .containsExactly(tag, REQUESTS, "0");
         assertThat(dead.get(0).record().value()).isEqualTo("{\"idempotencyKey\": \"" + tag + "\", oops");
         assertThat(headers(dead.get(1).record(), "dlt-error").get(0)).contains("/userId");
         assertThat(headers(dead.get(2).record(), "dlt-error").get(0)).contains("limit is 16384");
+        assertThat(headers(dead.get(3).record(), "dlt-error").get(0)).contains("2016-12-31T23:59:60Z");
         assertThat(stockOf(item)).isZero();
     }
 

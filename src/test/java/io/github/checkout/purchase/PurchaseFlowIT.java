@@ -40,6 +40,15 @@ class PurchaseFlowIT extends IntegrationTestSupport {
     }
 
     @Test
+    void bothListenersConsumeWithTheConfiguredBatchSettings(@Autowired KafkaListenerEndpointRegistry listeners) {
+        assertThat(listeners.getListenerContainers()).hasSize(2).allSatisfy(container ->
+                assertThat(container.getContainerProperties().getKafkaConsumerProperties())
+                        .containsEntry("max.poll.records", "500")
+                        .containsEntry("fetch.min.bytes", "65536")
+                        .containsEntry("fetch.max.wait.ms", "10"));
+    }
+
+    @Test
     void transactionalIdPrefixIsUniquePerInstance(@Autowired ProducerFactory<?, ?> producers) {
         assertThat(producers.getTransactionIdPrefix())
                 .matches("order-processor-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}-");
