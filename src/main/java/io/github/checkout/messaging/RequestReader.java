@@ -42,7 +42,10 @@ public abstract class RequestReader<T> {
 
     public enum Reason {
         OVERSIZED("oversized"), MALFORMED_JSON("malformed_json"), SCHEMA_VIOLATION("schema_violation"),
-        /** Passes the schema, yet a value has no Java form: a leap second, an offset beyond 18 hours. */
+        /**
+         * Passes the schema, yet a value cannot be kept: a leap second or an offset beyond 18 hours (no Java
+         * form), U+0000 or half a surrogate pair in a text (no PostgreSQL form).
+         */
         UNREPRESENTABLE("unrepresentable");
 
         public final String code;

@@ -20,5 +20,13 @@ public record PurchaseRequested(String idempotencyKey, UUID userId, UUID itemId,
         if (idempotencyKey.isEmpty() || idempotencyKey.codePointCount(0, idempotencyKey.length()) > MAX_KEY_LENGTH) {
             throw new IllegalArgumentException("idempotencyKey must have 1 to " + MAX_KEY_LENGTH + " characters (code points, as in the schema)");
         }
+        if (!storable(idempotencyKey)) {
+            throw new IllegalArgumentException("idempotencyKey holds U+0000 or half a surrogate pair, which PostgreSQL text cannot store");
+        }
+    }
+
+    /** PostgreSQL text holds any string but one with U+0000 or an unpaired surrogate (both valid JSON escapes). */
+    private static boolean storable(String text) {
+        return text.codePoints().noneMatch(c -> c == 0 || Character.getType(c) == Character.SURROGATE);
     }
 }

@@ -28,5 +28,13 @@ public record RefundRequested(String idempotencyKey, UUID orderId, Integer quant
         if (reason.isEmpty() || reason.codePointCount(0, reason.length()) > MAX_REASON_LENGTH) {
             throw new IllegalArgumentException("reason must have 1 to " + MAX_REASON_LENGTH + " characters (code points, as in the schema)");
         }
+        if (!storable(idempotencyKey) || !storable(reason)) {
+            throw new IllegalArgumentException("idempotencyKey or reason holds U+0000 or half a surrogate pair, which PostgreSQL text cannot store");
+        }
+    }
+
+    /** PostgreSQL text holds any string but one with U+0000 or an unpaired surrogate (both valid JSON escapes). */
+    private static boolean storable(String text) {
+        return text.codePoints().noneMatch(c -> c == 0 || Character.getType(c) == Character.SURROGATE);
     }
 }

@@ -33,6 +33,9 @@ class DeadLetterIT extends IntegrationTestSupport {
         send(new ProducerRecord<>(REQUESTS, 0, item.toString(),
                 ("{\"idempotencyKey\":\"" + tag + "\",\"userId\":\"" + UUID.randomUUID() + "\",\"itemId\":\"" + item
                         + "\",\"requestedAt\":\"2016-12-31T23:59:60Z\"}").getBytes(StandardCharsets.UTF_8)));
+        send(new ProducerRecord<>(REQUESTS, 0, item.toString(),
+                ("{\"idempotencyKey\":\"" + tag + "\\u0000\",\"userId\":\"" + UUID.randomUUID() + "\",\"itemId\":\"" + item + "\"}")
+                        .getBytes(StandardCharsets.UTF_8)));
         for (int i = 0; i < 3; i++) {
             send(new ProducerRecord<>(REQUESTS, 0, item.toString(),
                     json(tag + "-" + i, UUID.randomUUID(), item, 1).getBytes(StandardCharsets.UTF_8)));
@@ -40,18 +43,19 @@ class DeadLetterIT extends IntegrationTestSupport {
         producer().flush();
 
         await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> {
-            assertThat(ours(tag)).hasSize(4);
+            assertThat(ours(tag)).hasSize(5);
             assertThat(outcomes().forItem(item)).hasSize(3);
         });
         List<Outcome> dead = ours(tag);
         assertThat(dead).map(o -> headers(o.record(), "dlt-reason").get(0))
-                .containsExactly("malformed_json", "schema_violation", "oversized", "unrepresentable");
+                .containsExactly("malformed_json", "schema_violation", "oversized", "unrepresentable", "unrepresentable");
         assertThat(headers(dead.get(0).record(), "trace-id", "dlt-original-topic", "dlt-original-partition"))
                 .containsExactly(tag, REQUESTS, "0");
         assertThat(dead.get(0).record().value()).isEqualTo("{\"idempotencyKey\": \"" + tag + "\", oops");
         assertThat(headers(dead.get(1).record(), "dlt-error").get(0)).contains("/userId");
         assertThat(headers(dead.get(2).record(), "dlt-error").get(0)).contains("limit is 16384");
         assertThat(headers(dead.get(3).record(), "dlt-error").get(0)).contains("2016-12-31T23:59:60Z");
+        assertThat(headers(dead.get(4).record(), "dlt-error").get(0)).contains("U+0000");
         assertThat(stockOf(item)).isZero();
     }
 

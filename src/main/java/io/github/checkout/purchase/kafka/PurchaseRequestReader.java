@@ -3,8 +3,8 @@ package io.github.checkout.purchase.kafka;
 import io.github.checkout.config.CheckoutProperties;
 import io.github.checkout.messaging.RequestReader;
 import io.github.checkout.purchase.PurchaseRequested;
+import java.time.DateTimeException;
 import java.time.OffsetDateTime;
-import java.time.format.DateTimeParseException;
 import java.util.HexFormat;
 import java.util.Set;
 import java.util.UUID;
@@ -95,7 +95,7 @@ public class PurchaseRequestReader extends RequestReader<PurchaseRequested> {
         }
         try {
             return request(key, userId, itemId, quantity, requestedAt);
-        } catch (DateTimeParseException e) {
+        } catch (IllegalArgumentException | DateTimeException e) {
             return null;
         }
     }

@@ -88,11 +88,15 @@ class PurchaseRequestReaderTest {
     }
 
     @Test
-    void schemaValidValuesWithNoJavaForm_arePoisonNotAnException() {
+    void schemaValidValuesThatCannotBeKept_arePoisonNotAnException() {
         assertPoison(read("{\"idempotencyKey\":\"k\",\"userId\":\"%s\",\"itemId\":\"%s\",\"requestedAt\":\"1998-12-31T23:59:60Z\"}"
                 .formatted(USER, ITEM)), Reason.UNREPRESENTABLE, "1998-12-31T23:59:60Z");
         assertPoison(read("{\"idempotencyKey\":\"k\",\"userId\":\"%s\",\"itemId\":\"%s\",\"requestedAt\":\"2026-11-26T10:15:30+20:00\"}"
                 .formatted(USER, ITEM)), Reason.UNREPRESENTABLE, "+20:00");
+        assertPoison(read("{\"idempotencyKey\":\"k\\u0000\",\"userId\":\"%s\",\"itemId\":\"%s\"}".formatted(USER, ITEM)),
+                Reason.UNREPRESENTABLE, "U+0000");
+        assertPoison(read("{\"idempotencyKey\":\"k\\ud800\",\"userId\":\"%s\",\"itemId\":\"%s\"}".formatted(USER, ITEM)),
+                Reason.UNREPRESENTABLE, "surrogate");
     }
 
     @Test

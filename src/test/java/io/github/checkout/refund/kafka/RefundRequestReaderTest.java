@@ -61,6 +61,18 @@ class RefundRequestReaderTest {
                 .formatted(ORDER), "/quantity");
     }
 
+    @Test
+    void textPostgresqlCannotStore_isUnrepresentablePoison() {
+        for (String json : new String[] {
+                "{\"idempotencyKey\":\"r\\u0000\",\"orderId\":\"%s\",\"reason\":\"cancelled\"}",
+                "{\"idempotencyKey\":\"r\",\"orderId\":\"%s\",\"reason\":\"broken \\udc00\"}"}) {
+            assertThat(reader.read(json.formatted(ORDER).getBytes(StandardCharsets.UTF_8))).isInstanceOfSatisfying(Poison.class, p -> {
+                assertThat(p.reason()).isEqualTo(Reason.UNREPRESENTABLE);
+                assertThat(p.detail()).contains("PostgreSQL text cannot store");
+            });
+        }
+    }
+
     private RefundRequested valid(String json) {
         RequestReader.Read<RefundRequested> read = reader.read(json.getBytes(StandardCharsets.UTF_8));
         assertThat(read).isInstanceOf(Valid.class);
