@@ -73,18 +73,9 @@ class PurchaseRequestReaderFastPathTest {
     }
 
     @Test
-    void read_answersExactlyAsWithoutTheFastPath() {
+    void read_answersExactlyAsWithoutTheFastPath_andNeverThrows() {
         for (Doc doc : DOCS) {
-            assertThat(outcome(reader, doc.bytes())).as(doc.toString()).isEqualTo(outcome(fullReader, doc.bytes()));
-        }
-    }
-
-    /** What {@code read} answers, or the exception it throws: some schema-valid messages fail to build a request. */
-    private static Object outcome(PurchaseRequestReader reader, byte[] value) {
-        try {
-            return reader.read(value);
-        } catch (RuntimeException e) {
-            return e.getClass().getName() + ": " + e.getMessage();
+            assertThat(reader.read(doc.bytes())).as(doc.toString()).isEqualTo(fullReader.read(doc.bytes()));
         }
     }
 
