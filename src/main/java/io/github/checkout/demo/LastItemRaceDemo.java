@@ -111,6 +111,9 @@ class LastItemRaceDemo implements ApplicationRunner {
         config.remove(ProducerConfig.TRANSACTIONAL_ID_CONFIG);
         config.put(ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, StringSerializer.class);
         config.put(ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, StringSerializer.class);
+        // The topics were created a moment ago: with one batch in flight, a retry while a partition's
+        // leader is being elected cannot leave the idempotent producer's sequence numbers out of order.
+        config.put(ProducerConfig.MAX_IN_FLIGHT_REQUESTS_PER_CONNECTION, 1);
         try (var producer = new KafkaProducer<String, String>(config)) {
             int partitions = producer.partitionsFor(topics.purchaseRequests()).size();
             CountDownLatch start = new CountDownLatch(1);

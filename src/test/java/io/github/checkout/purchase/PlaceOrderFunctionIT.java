@@ -4,6 +4,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.github.checkout.support.Concurrently;
 import io.github.checkout.support.IntegrationTestSupport;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.SQLWarning;
+import java.sql.Statement;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -17,6 +21,7 @@ import org.junit.jupiter.api.RepeatedTest;
 import org.junit.jupiter.api.Test;
 import org.springframework.beans.factory.annotation.Autowired;
 import org.springframework.jdbc.core.simple.JdbcClient;
+import org.springframework.jdbc.datasource.SingleConnectionDataSource;
 
 /** The PostgreSQL functions called directly, from many connections at once. */
 class PlaceOrderFunctionIT extends IntegrationTestSupport {
@@ -25,6 +30,37 @@ class PlaceOrderFunctionIT extends IntegrationTestSupport {
 
     @Autowired
     PurchaseGateway gateway;
+
+    @Test
+    void storedDecisionsAreLookedUpByIndex_evenWhenAJoinOverTheWholeTableLooksCheaper() throws Exception {
+        UUID item = newItem(1_000);
+        SingleConnectionDataSource connection = Concurrently.connection();
+        try (Connection db = connection.getConnection(); Statement session = db.createStatement()) {
+            // Nested loops priced out: a lookup written as a plain join turns into a hash join over all of
+            // purchase_decisions; the one place_orders makes cannot.
+            session.execute("load 'auto_explain'");
+            session.execute("set auto_explain.log_min_duration = 0");
+            session.execute("set auto_explain.log_nested_statements = on");
+            session.execute("set auto_explain.log_level = notice");
+            session.execute("set enable_nestloop = off");
+            try (PreparedStatement call = db.prepareStatement("select count(*) from place_orders(?, ?, ?, ?)")) {
+                call.setObject(1, new String[] {"plan-a-" + item, "plan-b-" + item});
+                call.setObject(2, new UUID[] {UUID.randomUUID(), UUID.randomUUID()});
+                call.setObject(3, new UUID[] {item, item});
+                call.setObject(4, new Integer[] {1, 1});
+                call.executeQuery().close();
+                List<String> plans = new ArrayList<>();
+                for (SQLWarning notice = call.getWarnings(); notice != null; notice = notice.getNextWarning()) {
+                    plans.add(notice.getMessage());
+                }
+                assertThat(plans).filteredOn(plan -> plan.contains("purchase_decisions s")).singleElement()
+                        .satisfies(plan -> assertThat(plan).contains("Index Scan using purchase_decisions_pkey")
+                                .doesNotContain("Seq Scan on purchase_decisions"));
+            }
+        } finally {
+            connection.destroy();
+        }
+    }
 
     @Test
     void calledFrom32ConnectionsOnOneItem_sellsExactlyTheInitialStock() throws Exception {
