@@ -5,8 +5,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.github.checkout.config.CheckoutProperties;
 import io.github.checkout.messaging.RequestReader.Valid;
 import io.github.checkout.purchase.PurchaseRequested;
+import io.github.checkout.support.ReaderProperties;
 import java.nio.charset.StandardCharsets;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;
@@ -23,10 +23,7 @@ import org.junit.jupiter.api.Test;
  */
 class PurchaseRequestReaderFastPathTest {
 
-    private static final CheckoutProperties PROPERTIES = new CheckoutProperties(
-            new CheckoutProperties.Topics("r", "r.DLT", "c", "o", "j", "f", "f.DLT", "d", "x", 1),
-            new CheckoutProperties.Batch(500, 1, Duration.ofMillis(100)),
-            new CheckoutProperties.Retry(Duration.ofMillis(100), Duration.ofSeconds(5)), 1, 16384);
+    private static final CheckoutProperties PROPERTIES = ReaderProperties.withMaxRequestBytes(16384);
 
     private final PurchaseRequestReader reader = new PurchaseRequestReader(PROPERTIES);
     /** The same reader without the fast path: every message goes through the tree and the schema. */

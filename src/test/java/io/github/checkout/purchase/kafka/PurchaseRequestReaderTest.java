@@ -2,14 +2,13 @@ package io.github.checkout.purchase.kafka;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.github.checkout.config.CheckoutProperties;
-import io.github.checkout.messaging.RequestReader;
 import io.github.checkout.messaging.RequestReader.Poison;
 import io.github.checkout.messaging.RequestReader.Reason;
 import io.github.checkout.messaging.RequestReader.Valid;
+import io.github.checkout.messaging.RequestReader;
 import io.github.checkout.purchase.PurchaseRequested;
+import io.github.checkout.support.ReaderProperties;
 import java.nio.charset.StandardCharsets;
-import java.time.Duration;
 import java.time.Instant;
 import java.util.UUID;
 import org.junit.jupiter.api.Test;
@@ -19,10 +18,7 @@ class PurchaseRequestReaderTest {
     private static final UUID USER = UUID.fromString("7d8f3c1e-2b4a-4f6e-9a1b-3c5d7e9f1a2b");
     private static final UUID ITEM = UUID.fromString("0b1c2d3e-4f50-4617-8293-a4b5c6d7e8f9");
 
-    private final PurchaseRequestReader reader = new PurchaseRequestReader(new CheckoutProperties(
-            new CheckoutProperties.Topics("r", "r.DLT", "c", "o", "j", "f", "f.DLT", "d", "x", 1),
-            new CheckoutProperties.Batch(500, 1, Duration.ofMillis(100)),
-            new CheckoutProperties.Retry(Duration.ofMillis(100), Duration.ofSeconds(5)), 1, 1024));
+    private final PurchaseRequestReader reader = new PurchaseRequestReader(ReaderProperties.withMaxRequestBytes(1024));
 
     private RequestReader.Read<PurchaseRequested> read(String json) {
         return reader.read(json.getBytes(StandardCharsets.UTF_8));

@@ -2,14 +2,13 @@ package io.github.checkout.refund.kafka;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.github.checkout.config.CheckoutProperties;
-import io.github.checkout.messaging.RequestReader;
 import io.github.checkout.messaging.RequestReader.Poison;
 import io.github.checkout.messaging.RequestReader.Reason;
 import io.github.checkout.messaging.RequestReader.Valid;
+import io.github.checkout.messaging.RequestReader;
 import io.github.checkout.refund.RefundRequested;
+import io.github.checkout.support.ReaderProperties;
 import java.nio.charset.StandardCharsets;
-import java.time.Duration;
 import java.util.UUID;
 import org.junit.jupiter.api.Test;
 
@@ -17,10 +16,7 @@ class RefundRequestReaderTest {
 
     private static final UUID ORDER = UUID.fromString("5e6f7a8b-9c0d-4e1f-8a2b-3c4d5e6f7a8b");
 
-    private final RefundRequestReader reader = new RefundRequestReader(new CheckoutProperties(
-            new CheckoutProperties.Topics("r", "r.DLT", "c", "o", "j", "f", "f.DLT", "d", "x", 1),
-            new CheckoutProperties.Batch(500, 1, Duration.ofMillis(100)),
-            new CheckoutProperties.Retry(Duration.ofMillis(100), Duration.ofSeconds(5)), 1, 1024));
+    private final RefundRequestReader reader = new RefundRequestReader(ReaderProperties.withMaxRequestBytes(1024));
 
     @Test
     void completeRequest_isRead() {
