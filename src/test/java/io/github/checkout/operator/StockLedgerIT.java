@@ -151,10 +151,6 @@ class StockLedgerIT extends IntegrationTestSupport {
         }
     }
 
-    private static void useSchema(JdbcClient db, String schema) {
-        db.sql("select set_config('search_path', :schema, false)").param("schema", schema).query().singleValue();
-    }
-
     private List<Row> ledgerOf(UUID item) {
         return ledgerOf(jdbc, item);
     }

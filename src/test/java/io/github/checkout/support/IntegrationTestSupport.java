@@ -84,6 +84,11 @@ public abstract class IntegrationTestSupport {
         return jdbc.sql("select check_name || ': ' || detail from audit_violations()").query(String.class).list();
     }
 
+    /** Points the session's search_path at one schema: a migration test's own, beside the shared one. */
+    protected static void useSchema(JdbcClient db, String schema) {
+        db.sql("select set_config('search_path', :schema, false)").param("schema", schema).query().singleValue();
+    }
+
     protected static OutcomeCollector outcomes() {
         return OutcomeCollector.shared();
     }
