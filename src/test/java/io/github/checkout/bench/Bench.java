@@ -1,6 +1,8 @@
 package io.github.checkout.bench;
 
 import java.io.PrintStream;
+import java.lang.management.CompilationMXBean;
+import java.lang.management.ManagementFactory;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -23,11 +25,12 @@ final class Bench {
      * What to run. {@code requests} per scenario is the whole run for the service, unless offering them takes
      * longer than {@code serviceFor}; the baselines take the same requests in the same order but stop offering
      * more after {@code baselineFor}. The flash sale always offers all its buyers. The latency scenario offers
-     * {@code latencyRate} requests per second for {@code latencyFor}.
+     * {@code latencyRate} requests per second for {@code latencyFor}. Each mode first warms up with rounds of
+     * {@code warmup} requests; the service's rounds go on while the JIT is still busy, up to {@code warmupFor}.
      */
     record Plan(List<Scenario> scenarios, List<Mode> modes, Map<Scenario, Integer> requests, int items,
                 int window, int unbatchedWindow, int latencyRate, Duration latencyFor, Duration serviceFor,
-                Duration baselineFor, int warmup, ServiceUnderTest.Tuning tuning, long seed) {
+                Duration baselineFor, int warmup, Duration warmupFor, ServiceUnderTest.Tuning tuning, long seed) {
 
         int requests(Scenario scenario) {
             return scenario == Scenario.LATENCY
@@ -101,10 +104,7 @@ final class Bench {
             case UNBATCHED -> Math.min(plan.warmup(), 200);
         };
         if (warmup > 0) {
-            Result result = measure(mode, Scenario.UNIFORM, service, warmup, Math.min(plan.items(), 1_000), "warm-up");
-            out.printf("  warm-up: %,d requests, %s%n", result.requests(), result.passed() ? "checks PASS" : "checks FAIL");
-            result.checks().stream().filter(c -> !c.passed()).forEach(c -> out.println("           " + c));
-            warmupsPassed &= result.passed();
+            warmUp(mode, service, warmup);
         }
         for (Scenario scenario : plan.scenarios()) {
             if (!plan.runs(mode, scenario)) {
@@ -121,6 +121,31 @@ final class Bench {
                         result.orders(), result.tailSeconds());
             }
             result.checks().stream().filter(c -> !c.passed()).forEach(c -> out.println("           " + c));
+        }
+    }
+
+    /**
+     * Rounds of requests, uniform and hot in turn, until the JIT spent less than a tenth of the round compiling
+     * (at least two rounds, for the service; one for a baseline) or {@code warmupFor} has passed. Measuring
+     * while the optimizing compiler still takes a good part of one of the two cores measures the JIT.
+     */
+    private void warmUp(Mode mode, ServiceUnderTest service, int requests) throws Exception {
+        CompilationMXBean jit = ManagementFactory.getCompilationMXBean();
+        long deadline = System.nanoTime() + plan.warmupFor().toNanos();
+        for (int round = 1; ; round++) {
+            long compiledMs = jit.getTotalCompilationTime();
+            long start = System.nanoTime();
+            Scenario scenario = round % 2 == 1 ? Scenario.UNIFORM : Scenario.HOT;
+            Result result = measure(mode, scenario, service, requests, Math.min(plan.items(), 1_000), "warm-up-" + round);
+            double compiling = (jit.getTotalCompilationTime() - compiledMs) / ((System.nanoTime() - start) / 1e6);
+            out.printf("  warm-up %d: %,d %s requests, JIT compiling %.0f%% of the time, %s%n", round, result.requests(),
+                    scenario.id(), 100 * compiling, result.passed() ? "checks PASS" : "checks FAIL");
+            result.checks().stream().filter(c -> !c.passed()).forEach(c -> out.println("           " + c));
+            warmupsPassed &= result.passed();
+            boolean settled = mode != Mode.SERVICE || (round >= 2 && compiling < 0.10);
+            if (settled || System.nanoTime() > deadline) {
+                return;
+            }
         }
     }
 

@@ -62,6 +62,10 @@ public final class Benchmark implements Callable<Integer> {
     @Option(names = "--baseline-seconds", description = "Longest a baseline offers requests in one scenario (default 8, --quick 2).")
     Integer baselineSeconds;
 
+    @Option(names = "--warmup-seconds", description = "Longest the service warms up before it is measured: rounds"
+            + " of 20,000 requests (--quick: 2,000) until the JIT is quiet (default 60, --quick 10).")
+    Integer warmupSeconds;
+
     @Option(names = "--window", defaultValue = "5000", description = "Requests in flight at most in the hot, uniform"
             + " and zipf scenarios of the service (the flash sale sends every buyer at once).")
     int window;
@@ -166,7 +170,8 @@ public final class Benchmark implements Callable<Integer> {
                 Duration.ofSeconds(latencySeconds != null ? latencySeconds : quick ? 3 : 12),
                 Duration.ofSeconds(serviceSeconds != null ? serviceSeconds : quick ? 5 : 30),
                 Duration.ofSeconds(baselineSeconds != null ? baselineSeconds : quick ? 2 : 8),
-                quick ? 2_000 : 20_000, tuning, seed);
+                quick ? 2_000 : 20_000, Duration.ofSeconds(warmupSeconds != null ? warmupSeconds : quick ? 10 : 60),
+                tuning, seed);
     }
 
     private static Map<String, Object> machine(JdbcClient db) {

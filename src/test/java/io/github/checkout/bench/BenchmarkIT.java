@@ -31,9 +31,9 @@ class BenchmarkIT {
             // Baseline (b) takes one Kafka transaction per request: a few dozen requests are enough to see it.
             var batched = new Bench.Plan(List.of(Scenario.FLASH, Scenario.ZIPF), List.of(Mode.SERVICE, Mode.JDBC),
                     Map.of(Scenario.FLASH, 150, Scenario.ZIPF, 200), 50, 100, 20, 100, Duration.ofSeconds(1),
-                    Duration.ofSeconds(20), Duration.ofSeconds(20), 0, tuning, 7);
+                    Duration.ofSeconds(20), Duration.ofSeconds(20), 0, Duration.ZERO, tuning, 7);
             var unbatched = new Bench.Plan(List.of(Scenario.ZIPF), List.of(Mode.UNBATCHED), Map.of(Scenario.ZIPF, 40), 50,
-                    100, 20, 100, Duration.ofSeconds(1), Duration.ofSeconds(20), Duration.ofSeconds(20), 0, tuning, 7);
+                    100, 20, 100, Duration.ofSeconds(1), Duration.ofSeconds(20), Duration.ofSeconds(20), 0, Duration.ZERO, tuning, 7);
 
             List<Result> results = new ArrayList<>(new Bench(infrastructure, database, admin, batched, System.out).run());
             results.addAll(new Bench(infrastructure, database, admin, unbatched, System.out).run());
