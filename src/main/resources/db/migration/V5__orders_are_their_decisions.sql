@@ -58,7 +58,7 @@ alter table stock_ledger alter column order_ids set storage external;
 -- A new order id: the UUID version 7 layout, with the transaction's time (the order's created_at).
 create function new_order_id() returns uuid
     language sql volatile as $$
-    select (lpad(to_hex((extract(epoch from now()) * 1000)::bigint), 12, '0') || '7'
+    select (lpad(to_hex(floor(extract(epoch from now()) * 1000)::bigint), 12, '0') || '7'
             || substr(replace(gen_random_uuid()::text, '-', ''), 14))::uuid
 $$;
 
