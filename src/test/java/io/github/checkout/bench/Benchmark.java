@@ -197,6 +197,8 @@ public final class Benchmark implements Callable<Integer> {
         s.put("service", "max-records " + maxRecords + ", concurrency " + concurrency + ", partitions " + partitions
                 + ", hikari pool " + poolSize + "; at most " + window + " requests in flight and "
                 + plan.serviceFor().toSeconds() + " s of sending per scenario (flash: all buyers at once)");
+        s.put("warm-up", String.format(java.util.Locale.ROOT, "rounds of %,d requests, uniform and hot in turn, until the"
+                + " JIT compiles less than 10%% of a round, at most %d s", plan.warmup(), plan.warmupFor().toSeconds()));
         s.put("baselines", "at most " + plan.baselineFor().toSeconds() + " s of requests per scenario; (b) with "
                 + plan.unbatchedWindow() + " in flight");
         s.put("load generator", "acks=all, idempotent, linger.ms=5, batch.size=64 KiB; read_committed outcome consumer");
