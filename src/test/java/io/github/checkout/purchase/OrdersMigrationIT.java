@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.tuple;
 
 import io.github.checkout.support.Concurrently;
 import io.github.checkout.support.IntegrationTestSupport;
+import java.sql.Timestamp;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
 import java.util.List;
@@ -50,7 +51,7 @@ class OrdersMigrationIT extends IntegrationTestSupport {
             Map<String, Object> sale = db.sql("select order_id, decided_at from place_order('e', gen_random_uuid(), :item, 1)")
                     .param("item", item).query().singleRow();
             UUID order = (UUID) sale.get("order_id");
-            Instant decidedAt = ((java.sql.Timestamp) sale.get("decided_at")).toInstant();
+            Instant decidedAt = ((Timestamp) sale.get("decided_at")).toInstant();
             assertThat(order.version()).isEqualTo(7);
             assertThat(Instant.ofEpochMilli(order.getMostSignificantBits() >>> 16))
                     .isEqualTo(decidedAt.truncatedTo(ChronoUnit.MILLIS));

@@ -1,11 +1,13 @@
 package io.github.checkout.purchase;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.github.checkout.support.Concurrently;
 import io.github.checkout.support.IntegrationTestSupport;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
+import java.sql.SQLException;
 import java.sql.SQLWarning;
 import java.sql.Statement;
 import java.util.ArrayList;
@@ -17,6 +19,7 @@ import java.util.UUID;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import org.awaitility.Awaitility;
 import org.junit.jupiter.api.RepeatedTest;
 import org.junit.jupiter.api.Test;
 import org.springframework.beans.factory.annotation.Autowired;
@@ -126,6 +129,43 @@ class PlaceOrderFunctionIT extends IntegrationTestSupport {
             assertThat(codes).containsExactlyInAnyOrder("ORDER_CREATED/null", "REJECTED/idempotency_key_reused");
             assertThat(stockOf(first) + stockOf(second)).isEqualTo(17);
         }
+    }
+
+    @Test
+    void aKeyDecidedMeanwhileByAnotherTransaction_failsTheBatchWithSerializationFailure() throws Exception {
+        UUID first = newItem(10);
+        UUID second = newItem(10);
+        UUID user = UUID.randomUUID();
+        String key = "held-" + first;
+        String call = "select count(*) from place_orders(array[:key], array[:user]::uuid[], array[:item]::uuid[], array[1])";
+        SingleConnectionDataSource holder = Concurrently.connection();
+        SingleConnectionDataSource racer = Concurrently.connection();
+        var pool = Executors.newSingleThreadExecutor();
+        try {
+            // The holder decides the key for the first item and keeps its transaction open, so the racer,
+            // deciding it for the second item, finds no stored decision and then waits on the key.
+            holder.getConnection().setAutoCommit(false);
+            JdbcClient.create(holder).sql(call).param("key", key).param("user", user).param("item", first)
+                    .query().singleValue();
+            int racerPid = JdbcClient.create(racer).sql("select pg_backend_pid()").query(Integer.class).single();
+            Future<Object> raced = pool.submit(() -> JdbcClient.create(racer).sql(call).param("key", key)
+                    .param("user", user).param("item", second).query().singleValue());
+            Awaitility.await().until(() -> waitingOnALock(racerPid));
+            holder.getConnection().commit();
+
+            assertThatThrownBy(raced::get).rootCause().isInstanceOf(SQLException.class)
+                    .satisfies(e -> assertThat(((SQLException) e).getSQLState()).isEqualTo("40001"));
+            assertThat(stockOf(first) + stockOf(second)).isEqualTo(19);
+        } finally {
+            pool.shutdown();
+            holder.destroy();
+            racer.destroy();
+        }
+    }
+
+    private boolean waitingOnALock(int pid) {
+        return jdbc.sql("select coalesce(wait_event_type = 'Lock', false) from pg_stat_activity where pid = :pid")
+                .param("pid", pid).query(Boolean.class).single();
     }
 
     @Test
