@@ -55,6 +55,11 @@ class PurchaseFlowIT extends IntegrationTestSupport {
     }
 
     @Test
+    void producersRetryATransactionStepAfterTenMillisecondsNotTheDefaultHundred(@Autowired ProducerFactory<?, ?> producers) {
+        assertThat(producers.getConfigurationProperties()).containsEntry("retry.backoff.ms", "10");
+    }
+
+    @Test
     void lastItemBoughtTwiceAtOnce_sellsExactlyOnce() throws Exception {
         UUID item = newItem(1);
         CountDownLatch start = new CountDownLatch(1);
