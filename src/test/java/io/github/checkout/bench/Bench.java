@@ -5,6 +5,7 @@ import java.lang.management.CompilationMXBean;
 import java.lang.management.ManagementFactory;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.EnumMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -43,6 +44,8 @@ final class Bench {
             return !(mode == Mode.UNBATCHED && scenario == Scenario.LATENCY);
         }
     }
+
+    private static final CompilationMXBean JIT = ManagementFactory.getCompilationMXBean();
 
     private final Map<String, Object> infrastructure;
     private final JdbcLoad.Database database;
@@ -125,24 +128,31 @@ final class Bench {
     }
 
     /**
-     * Rounds of requests, uniform and hot in turn, until the JIT spent less than a tenth of the round compiling
-     * (at least two rounds, for the service; one for a baseline) or {@code warmupFor} has passed. Measuring
-     * while the optimizing compiler still takes a good part of one of the two cores measures the JIT.
+     * Rounds of requests in the shapes the plan measures, in turn: uniform and hot with a window in flight, and
+     * at the latency scenario's fixed rate when the plan has it. The service's rounds go on until the last round
+     * of every shape spent less than a tenth of its time in the JIT, or {@code warmupFor} has passed; a baseline
+     * has one round. Measuring while the optimizing compiler still takes a good part of one of the two cores
+     * measures the JIT; the latency scenario's small batches and many small produce requests run code that the
+     * other two shapes hardly touch.
      */
     private void warmUp(Mode mode, ServiceUnderTest service, int requests) throws Exception {
-        CompilationMXBean jit = ManagementFactory.getCompilationMXBean();
+        List<Scenario> shapes = new ArrayList<>(List.of(Scenario.UNIFORM, Scenario.HOT));
+        if (plan.scenarios().contains(Scenario.LATENCY) && plan.runs(mode, Scenario.LATENCY)) {
+            shapes.add(Scenario.LATENCY);
+        }
+        Map<Scenario, Double> lastCompiling = new EnumMap<>(Scenario.class);
         long deadline = System.nanoTime() + plan.warmupFor().toNanos();
         for (int round = 1; ; round++) {
-            long compiledMs = jit.getTotalCompilationTime();
-            long start = System.nanoTime();
-            Scenario scenario = round % 2 == 1 ? Scenario.UNIFORM : Scenario.HOT;
+            Scenario scenario = shapes.get((round - 1) % shapes.size());
             Result result = measure(mode, scenario, service, requests, Math.min(plan.items(), 1_000), "warm-up-" + round);
-            double compiling = (jit.getTotalCompilationTime() - compiledMs) / ((System.nanoTime() - start) / 1e6);
             out.printf("  warm-up %d: %,d %s requests, JIT compiling %.0f%% of the time, %s%n", round, result.requests(),
-                    scenario.id(), 100 * compiling, result.passed() ? "checks PASS" : "checks FAIL");
+                    scenario == Scenario.LATENCY ? "paced" : scenario.id(), result.jitPercent(),
+                    result.passed() ? "checks PASS" : "checks FAIL");
             result.checks().stream().filter(c -> !c.passed()).forEach(c -> out.println("           " + c));
             warmupsPassed &= result.passed();
-            boolean settled = mode != Mode.SERVICE || (round >= 2 && compiling < 0.10);
+            lastCompiling.put(scenario, result.jitPercent());
+            boolean settled = mode != Mode.SERVICE
+                    || (lastCompiling.size() == shapes.size() && lastCompiling.values().stream().allMatch(p -> p < 10));
             if (settled || System.nanoTime() > deadline) {
                 return;
             }
@@ -157,6 +167,7 @@ final class Bench {
 
         long commitsBefore = committed(service);
         Inside insideBefore = Inside.read(admin);
+        long compiledBefore = JIT.getTotalCompilationTime();
         Run run;
         try (ProgressBar progress = progressBar(label + " / " + mode.label, workload.deliveries())) {
             run = switch (mode) {
@@ -167,9 +178,10 @@ final class Bench {
                         scenario == Scenario.LATENCY ? plan.latencyFor() : plan.baselineFor(), progress);
             };
         }
+        long compiledMs = JIT.getTotalCompilationTime() - compiledBefore;
         long commits = committed(service) - commitsBefore;
         Inside inside = Inside.read(admin).minus(insideBefore);
-        return Result.of(scenario, mode, workload, run, commits, inside, Checks.verify(admin, workload, run));
+        return Result.of(scenario, mode, workload, run, commits, inside, compiledMs, Checks.verify(admin, workload, run));
     }
 
     private KafkaLoad.Pacing pacing(Mode mode, Scenario scenario) {

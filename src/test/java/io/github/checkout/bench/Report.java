@@ -34,6 +34,8 @@ final class Report {
     static final String LATENCY_NOTE = "Latency: request produced to outcome seen by a read_committed consumer (service),"
             + " call to result (baseline a); at a fixed rate from when the request was due. Closed scenarios offer"
             + " every request up front (flash) or keep a window in flight, so their latency includes queueing.";
+    static final String JIT_NOTE = "JIT %: time the JIT spent compiling during the run, as a share of the run's time."
+            + " Broker, service and load generator share one JVM; after the warm-up it should be small.";
 
     private Report() {
     }
@@ -59,16 +61,17 @@ final class Report {
     }
 
     static void printTable(List<Result> results, PrintStream out) {
-        String format = "%-8s %-18s %9s %9s %8s %8s %8s %9s %9s %7s %7s  %s%n";
+        String format = "%-8s %-18s %9s %9s %8s %8s %8s %9s %9s %5s %7s %7s  %s%n";
         String header = String.format(Locale.ROOT, format, "scenario", "mode", "requests", "req/s", "p50 ms", "p95 ms",
-                "p99 ms", "commit/rq", "CPU ms/1k", "vs (a)", "vs (b)", "checks");
+                "p99 ms", "commit/rq", "CPU ms/1k", "JIT %", "vs (a)", "vs (b)", "checks");
         out.print(header);
         out.println("-".repeat(header.length() - 1));
         for (Result r : results) {
             out.printf(Locale.ROOT, format, r.scenario(), r.mode(), String.format(Locale.ROOT, "%,d", r.requests()),
                     String.format(Locale.ROOT, "%,.0f", r.perSecond()), ms(r.p50Ms()), ms(r.p95Ms()), ms(r.p99Ms()),
                     String.format(Locale.ROOT, "%.4f", r.commitsPerRequest()),
-                    String.format(Locale.ROOT, "%.1f", r.cpuMsPer1000()), times(r.vsBaselineA()),
+                    String.format(Locale.ROOT, "%.1f", r.cpuMsPer1000()),
+                    String.format(Locale.ROOT, "%.0f", r.jitPercent()), times(r.vsBaselineA()),
                     times(r.vsBaselineB()), r.passed() ? "PASS" : "FAIL");
         }
     }
@@ -150,7 +153,7 @@ final class Report {
     static void writeCsv(List<Result> results, Path file) throws IOException {
         List<String> lines = new ArrayList<>();
         lines.add("scenario,mode,requests,decided,distinct_keys,orders,out_of_stock,rejected,seconds,req_per_s,"
-                + "offered_per_s,p50_ms,p95_ms,p99_ms,max_ms,commits_per_request,cpu_ms_per_1000,tail_s,"
+                + "offered_per_s,p50_ms,p95_ms,p99_ms,max_ms,commits_per_request,cpu_ms_per_1000,jit_percent,tail_s,"
                 + "vs_baseline_a,vs_baseline_b,checks,batches,requests_per_batch,db_ms_per_batch,db_us_per_request,"
                 + "commit_ms_per_batch,send_offsets_ms_per_batch");
         for (Result r : results) {
@@ -158,7 +161,7 @@ final class Report {
                     String.valueOf(r.decided()), String.valueOf(r.distinctKeys()), String.valueOf(r.orders()),
                     String.valueOf(r.outOfStock()), String.valueOf(r.rejected()), num(r.seconds()), num(r.perSecond()),
                     num(r.offeredPerSecond()), num(r.p50Ms()), num(r.p95Ms()), num(r.p99Ms()), num(r.maxMs()),
-                    num(r.commitsPerRequest()), num(r.cpuMsPer1000()), num(r.tailSeconds()),
+                    num(r.commitsPerRequest()), num(r.cpuMsPer1000()), num(r.jitPercent()), num(r.tailSeconds()),
                     r.vsBaselineA() == null ? "" : num(r.vsBaselineA()), r.vsBaselineB() == null ? "" : num(r.vsBaselineB()),
                     r.passed() ? "PASS" : "FAIL",
                     r.batches() == null ? "" : String.valueOf(r.batches().count()),
@@ -180,7 +183,7 @@ final class Report {
         Map<String, Object> document = new LinkedHashMap<>();
         document.put("machine", machine);
         document.put("settings", settings);
-        document.put("notes", List.of(CPU_NOTE, LATENCY_NOTE));
+        document.put("notes", List.of(CPU_NOTE, LATENCY_NOTE, JIT_NOTE));
         document.put("results", results);
         document.put("targets", targets);
         JsonMapper.builder().enable(SerializationFeature.INDENT_OUTPUT).build().writeValue(file.toFile(), document);

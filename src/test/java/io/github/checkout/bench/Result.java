@@ -8,13 +8,14 @@ import org.HdrHistogram.Histogram;
  * own and gets an outcome of its own); {@code perSecond} is requests decided per second from the first request
  * sent to the last outcome seen; latencies are in milliseconds; {@code commitsPerRequest} is the database's
  * committed transactions over the run divided by requests; {@code cpuMsPer1000} is the whole machine's busy CPU
- * time per 1,000 requests; {@code tailSeconds} is the time from the last request produced to the last outcome.
+ * time per 1,000 requests; {@code jitPercent} is the JIT's compiling time over the run as a share of the run's
+ * time (its two compiler threads can take more than 100%); {@code tailSeconds} is the time from the last request produced to the last outcome.
  * Ratios are requests per second against the baseline in the same scenario, null where there is none.
  */
 record Result(String scenario, String mode, int requests, long decided, int distinctKeys, long orders,
               long outOfStock, long rejected, double seconds, double perSecond, double offeredPerSecond,
               double p50Ms, double p95Ms, double p99Ms, double maxMs, double commitsPerRequest,
-              double cpuMsPer1000, double tailSeconds, Double vsBaselineA, Double vsBaselineB,
+              double cpuMsPer1000, double jitPercent, double tailSeconds, Double vsBaselineA, Double vsBaselineB,
               List<Checks.Check> checks, Batches batches) {
 
     /**
@@ -35,7 +36,7 @@ record Result(String scenario, String mode, int requests, long decided, int dist
 
 
     static Result of(Scenario scenario, Mode mode, Workload workload, Run run, long commits, Inside inside,
-                     List<Checks.Check> checks) {
+                     long compiledMs, List<Checks.Check> checks) {
         Observed o = run.observed();
         Histogram latency = o.latency();
         int requests = run.sent();
@@ -44,7 +45,7 @@ record Result(String scenario, String mode, int requests, long decided, int dist
                 millis(latency, 50), millis(latency, 95), millis(latency, 99), latency.getMaxValue() / 1000.0,
                 requests == 0 ? Double.NaN : (double) commits / requests,
                 run.cpuMillis() < 0 || requests == 0 ? Double.NaN : run.cpuMillis() * 1000.0 / requests,
-                run.tailSeconds(), null, null, List.copyOf(checks),
+                compiledMs / (run.seconds() * 10), run.tailSeconds(), null, null, List.copyOf(checks),
                 mode == Mode.JDBC ? null : Batches.of(inside, requests));
     }
 
@@ -59,6 +60,6 @@ record Result(String scenario, String mode, int requests, long decided, int dist
     Result withRatios(Double vsA, Double vsB) {
         return new Result(scenario, mode, requests, decided, distinctKeys, orders, outOfStock, rejected, seconds,
                 perSecond, offeredPerSecond, p50Ms, p95Ms, p99Ms, maxMs, commitsPerRequest, cpuMsPer1000,
-                tailSeconds, vsA, vsB, checks, batches);
+                jitPercent, tailSeconds, vsA, vsB, checks, batches);
     }
 }
