@@ -35,7 +35,7 @@ final class Report {
             + " call to result (baseline a); at a fixed rate from when the request was due. Closed scenarios offer"
             + " every request up front (flash) or keep a window in flight, so their latency includes queueing.";
     static final String JIT_NOTE = "JIT %: time the JIT spent compiling during the run, as a share of the run's time."
-            + " Broker, service and load generator share one JVM; after the warm-up it should be small.";
+            + " Broker, service and load generator share one JVM, whose JIT on two cores is still busy after the warm-up.";
 
     private Report() {
     }

@@ -9,7 +9,8 @@ import org.HdrHistogram.Histogram;
  * sent to the last outcome seen; latencies are in milliseconds; {@code commitsPerRequest} is the database's
  * committed transactions over the run divided by requests; {@code cpuMsPer1000} is the whole machine's busy CPU
  * time per 1,000 requests; {@code jitPercent} is the JIT's compiling time over the run as a share of the run's
- * time (its two compiler threads can take more than 100%); {@code tailSeconds} is the time from the last request produced to the last outcome.
+ * time (its two compiler threads can take more than 100%); {@code tailSeconds} is the time from the last request
+ * produced to the last outcome.
  * Ratios are requests per second against the baseline in the same scenario, null where there is none.
  */
 record Result(String scenario, String mode, int requests, long decided, int distinctKeys, long orders,
