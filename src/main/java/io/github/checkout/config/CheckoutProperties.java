@@ -5,6 +5,7 @@ import jakarta.validation.constraints.Max;
 import jakarta.validation.constraints.Min;
 import jakarta.validation.constraints.NotBlank;
 import jakarta.validation.constraints.NotNull;
+import jakarta.validation.constraints.Pattern;
 import java.time.Duration;
 import org.springframework.boot.context.properties.ConfigurationProperties;
 import org.springframework.boot.context.properties.bind.DefaultValue;
@@ -20,6 +21,11 @@ public record CheckoutProperties(
         @Valid @NotNull @DefaultValue Topics topics,
         @Valid @NotNull @DefaultValue Batch batch,
         @Valid @NotNull @DefaultValue Retry retry,
+        @Valid @NotNull @DefaultValue Groups groups,
+        /* this instance's stable id: its static group membership and transactional ids (README, "When things fail") */
+        @Pattern(regexp = "[A-Za-z0-9._-]{1,100}") String instanceId,
+        /* a partition that has lag but has not advanced for this long is reported as stalled */
+        @NotNull @DefaultValue("60s") Duration stallAfter,
         /* consumer threads; more than the partition count leaves threads idle */
         @Min(1) @Max(64) @DefaultValue("4") int concurrency,
         /* a request larger than this goes to the dead-letter topic unread */
@@ -50,9 +56,20 @@ public record CheckoutProperties(
             @NotNull @DefaultValue("10ms") Duration maxWait) {
     }
 
-    /** Back-off for transient failures (database or broker unreachable): retried without end, never dropped. */
+    /**
+     * Back-off for transient failures (database or broker unreachable): retried without end, never dropped.
+     * A batch that fails for any other reason is tried {@code attempts} times, then split to find the
+     * requests that fail on their own, which are dead-lettered as undecidable.
+     */
     public record Retry(
             @NotNull @DefaultValue("100ms") Duration initialInterval,
-            @NotNull @DefaultValue("5s") Duration maxInterval) {
+            @NotNull @DefaultValue("5s") Duration maxInterval,
+            @Min(1) @Max(100) @DefaultValue("3") int attempts) {
+    }
+
+    /** One consumer group per path, so that a stall or a rebalance on one never pauses the other. */
+    public record Groups(
+            @NotBlank @DefaultValue("order-processor") String purchases,
+            @NotBlank @DefaultValue("order-processor-refunds") String refunds) {
     }
 }

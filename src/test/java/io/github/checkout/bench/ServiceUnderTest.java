@@ -60,7 +60,8 @@ final class ServiceUnderTest implements AutoCloseable {
         properties.put("checkout.topics.order-created", name + ".order-created");
         properties.put("checkout.topics.out-of-stock", name + ".out-of-stock");
         properties.put("checkout.topics.purchase-rejected", name + ".purchase-rejected");
-        properties.put("spring.kafka.consumer.group-id", name);
+        properties.put("checkout.groups.purchases", name);
+        properties.put("checkout.groups.refunds", name + ".refunds");
         properties.put("spring.datasource.hikari.maximum-pool-size", tuning.poolSize());
         properties.put("spring.main.banner-mode", "off");
         properties.put("spring.main.log-startup-info", "false");

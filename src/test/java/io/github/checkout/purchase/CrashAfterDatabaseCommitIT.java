@@ -35,7 +35,7 @@ import org.springframework.test.context.TestPropertySource;
         // Its own refund topic too: a new consumer group on the shared one would replay every refund.
         "checkout.topics.refund-requests=crash-refund-requests",
         "checkout.batch.max-records=50",
-        "spring.kafka.consumer.group-id=crash-after-database-commit-it"})
+        "checkout.groups.purchases=crash-after-database-commit-it"})
 class CrashAfterDatabaseCommitIT extends IntegrationTestSupport {
 
     static final String TOPIC = "crash-requests";

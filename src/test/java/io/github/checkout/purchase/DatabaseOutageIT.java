@@ -33,7 +33,7 @@ import org.springframework.test.context.TestPropertySource;
         "checkout.topics.purchase-requests-dead-letter=" + DatabaseOutageIT.TOPIC + ".DLT",
         // Its own refund topic too: a new consumer group on the shared one would replay every refund.
         "checkout.topics.refund-requests=outage-refund-requests",
-        "spring.kafka.consumer.group-id=database-outage-it"})
+        "checkout.groups.purchases=database-outage-it"})
 class DatabaseOutageIT extends IntegrationTestSupport {
 
     static final String TOPIC = "outage-requests";

@@ -34,9 +34,10 @@ class PurchaseFlowIT extends IntegrationTestSupport {
     }
 
     @Test
-    void bothListenersJoinTheConfiguredConsumerGroup(@Autowired KafkaListenerEndpointRegistry listeners) {
+    void purchasesAndRefundsConsumeInConsumerGroupsOfTheirOwn(@Autowired KafkaListenerEndpointRegistry listeners) {
         assertThat(listeners.getListenerContainers()).hasSize(2)
-                .allSatisfy(container -> assertThat(container.getGroupId()).isEqualTo("order-processor"));
+                .extracting(container -> container.getGroupId())
+                .containsExactlyInAnyOrder("order-processor", "order-processor-refunds");
     }
 
     @Test

@@ -1,18 +1,18 @@
 package io.github.checkout.support;
 
 import io.github.checkout.config.CheckoutProperties;
-import java.time.Duration;
+import java.util.Map;
+import org.springframework.boot.context.properties.bind.Binder;
+import org.springframework.boot.context.properties.source.MapConfigurationPropertySource;
 
-/** Settings for a request reader built without Spring: only the size limit matters to it. */
+/** Settings for a request reader built without Spring: the defaults, with the size limit given. */
 public final class ReaderProperties {
 
     private ReaderProperties() {
     }
 
     public static CheckoutProperties withMaxRequestBytes(int maxRequestBytes) {
-        return new CheckoutProperties(
-                new CheckoutProperties.Topics("r", "r.DLT", "c", "o", "j", "f", "f.DLT", "d", "x", 1),
-                new CheckoutProperties.Batch(500, 1, Duration.ofMillis(100)),
-                new CheckoutProperties.Retry(Duration.ofMillis(100), Duration.ofSeconds(5)), 1, maxRequestBytes);
+        return new Binder(new MapConfigurationPropertySource(Map.of("checkout.max-request-bytes", maxRequestBytes)))
+                .bindOrCreate("checkout", CheckoutProperties.class);
     }
 }

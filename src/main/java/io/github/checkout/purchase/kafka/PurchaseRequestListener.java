@@ -29,6 +29,7 @@ class PurchaseRequestListener {
     private final OutcomePublisher publisher;
     private final String topic;
     private final String deadLetterTopic;
+    private final String groupId;
 
     PurchaseRequestListener(PurchaseRequestReader reader, DeadLetters deadLetters, PurchaseService purchases,
                             OutcomePublisher publisher, CheckoutProperties properties) {
@@ -38,13 +39,18 @@ class PurchaseRequestListener {
         this.publisher = publisher;
         this.topic = properties.topics().purchaseRequests();
         this.deadLetterTopic = properties.topics().purchaseRequestsDeadLetter();
+        this.groupId = properties.groups().purchases();
     }
 
     public String getTopic() {
         return topic;
     }
 
-    @KafkaListener(id = ID, idIsGroup = false, topics = "#{__listener.topic}", containerFactory = "purchaseListenerContainerFactory")
+    public String getGroupId() {
+        return groupId;
+    }
+
+    @KafkaListener(id = ID, groupId = "#{__listener.groupId}", topics = "#{__listener.topic}", containerFactory = "purchaseListenerContainerFactory")
     void onBatch(List<ConsumerRecord<byte[], byte[]>> records) {
         List<PurchaseRequested> requests = new ArrayList<>(records.size());
         for (ConsumerRecord<byte[], byte[]> record : records) {

@@ -16,7 +16,7 @@ import org.springframework.stereotype.Component;
 /**
  * Reads a poll batch of refund requests, dead-letters poison, decides the rest in one database call
  * and publishes the outcomes, all inside one Kafka transaction that also commits the batch's offsets.
- * Same container, same retry without end and same consumer group as the purchase listener.
+ * Same container and same retry without end as the purchase listener, in a consumer group of its own.
  */
 @Component
 class RefundRequestListener {
@@ -30,6 +30,7 @@ class RefundRequestListener {
     private final RefundOutcomePublisher publisher;
     private final String topic;
     private final String deadLetterTopic;
+    private final String groupId;
 
     RefundRequestListener(RefundRequestReader reader, DeadLetters deadLetters, RefundService refunds,
                           RefundOutcomePublisher publisher, CheckoutProperties properties) {
@@ -39,13 +40,18 @@ class RefundRequestListener {
         this.publisher = publisher;
         this.topic = properties.topics().refundRequests();
         this.deadLetterTopic = properties.topics().refundRequestsDeadLetter();
+        this.groupId = properties.groups().refunds();
     }
 
     public String getTopic() {
         return topic;
     }
 
-    @KafkaListener(id = ID, idIsGroup = false, topics = "#{__listener.topic}", containerFactory = "purchaseListenerContainerFactory")
+    public String getGroupId() {
+        return groupId;
+    }
+
+    @KafkaListener(id = ID, groupId = "#{__listener.groupId}", topics = "#{__listener.topic}", containerFactory = "purchaseListenerContainerFactory")
     void onBatch(List<ConsumerRecord<byte[], byte[]>> records) {
         List<RefundRequested> requests = new ArrayList<>(records.size());
         for (ConsumerRecord<byte[], byte[]> record : records) {
