@@ -40,8 +40,10 @@ class KafkaConfig {
 
     /**
      * Batch listener in a Kafka transaction: outcomes, dead letters and the consumed offsets commit
-     * together. Any exception rolls the transaction back and re-delivers the whole batch after a
-     * back-off that never gives up, so a request is never skipped because infrastructure was down.
+     * together. An exception that leaves the listener rolls the transaction back and re-delivers the
+     * whole batch after a back-off that never gives up, so a request is never skipped because
+     * infrastructure was down. Failures caused by a request's data never get here: the listener's
+     * BatchProcessor isolates and dead-letters them.
      */
     @Bean
     ConcurrentKafkaListenerContainerFactory<Object, Object> purchaseListenerContainerFactory(

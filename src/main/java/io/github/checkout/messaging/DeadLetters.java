@@ -9,7 +9,7 @@ import org.springframework.stereotype.Component;
 
 /**
  * Sends a poison message to a dead-letter topic with its original key, value and headers, plus
- * headers that say why ({@code dlt-reason}: oversized, malformed_json, schema_violation or unrepresentable; {@code dlt-error}:
+ * headers that say why ({@code dlt-reason}: oversized, malformed_json, schema_violation, unrepresentable or undecidable; {@code dlt-error}:
  * the detail) and where it came from. Part of the listener's Kafka transaction, like the outcomes.
  */
 @Component
@@ -25,10 +25,14 @@ public class DeadLetters {
     }
 
     public void send(String topic, ConsumerRecord<byte[], byte[]> original, RequestReader.Poison<?> poison) {
+        send(topic, original, poison.reason().code, poison.detail());
+    }
+
+    public void send(String topic, ConsumerRecord<byte[], byte[]> original, String reason, String error) {
         var record = new ProducerRecord<>(topic, null, original.key(), original.value(), original.headers());
         record.headers()
-                .add(REASON, utf8(poison.reason().code))
-                .add(ERROR, utf8(poison.detail()))
+                .add(REASON, utf8(reason))
+                .add(ERROR, utf8(error))
                 .add("dlt-original-topic", utf8(original.topic()))
                 .add("dlt-original-partition", utf8(String.valueOf(original.partition())))
                 .add("dlt-original-offset", utf8(String.valueOf(original.offset())));

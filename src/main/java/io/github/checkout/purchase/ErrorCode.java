@@ -1,6 +1,5 @@
 package io.github.checkout.purchase;
 
-import com.fasterxml.jackson.annotation.JsonValue;
 import java.util.Arrays;
 
 /** Why a purchase request was rejected, as written in {@code PurchaseRejected.errorCode}. */
@@ -18,7 +17,6 @@ public enum ErrorCode {
         this.message = message;
     }
 
-    @JsonValue
     public String code() {
         return code;
     }
@@ -27,8 +25,13 @@ public enum ErrorCode {
         return message;
     }
 
-    public static ErrorCode of(String code) {
-        return Arrays.stream(values()).filter(e -> e.code.equals(code)).findFirst()
-                .orElseThrow(() -> new IllegalArgumentException("unknown error code: " + code));
+    /**
+     * The message for a code as the database stored it. A code this version does not know (a newer
+     * migration, during a rolling upgrade) passes through in the event with a message that says so,
+     * rather than failing after the database committed the decision.
+     */
+    public static String messageFor(String code) {
+        return Arrays.stream(values()).filter(e -> e.code.equals(code)).findFirst().map(ErrorCode::message)
+                .orElse("rejected with code " + code + ", which this version of the service does not know");
     }
 }

@@ -38,11 +38,8 @@ public class PurchaseService {
                     r.itemId(), r.quantity(), d.stock(), d.decidedAt());
             case OUT_OF_STOCK -> new OutOfStock(eventId(r), r.idempotencyKey(), r.userId(), r.itemId(),
                     r.quantity(), d.stock(), d.decidedAt());
-            case REJECTED -> {
-                ErrorCode code = ErrorCode.of(d.errorCode());
-                yield new PurchaseRejected(eventId(r, code), r.idempotencyKey(), r.userId(), r.itemId(), code,
-                        code.message(), d.decidedAt());
-            }
+            case REJECTED -> new PurchaseRejected(eventId(r, d.errorCode()), r.idempotencyKey(), r.userId(), r.itemId(),
+                    d.errorCode(), ErrorCode.messageFor(d.errorCode()), d.decidedAt());
         };
     }
 
@@ -59,8 +56,8 @@ public class PurchaseService {
      * rejection gets an id of its own (derived from the key and the conflicting request), so it is
      * never mistaken for the first decision and is still stable across redeliveries.
      */
-    private static UUID eventId(PurchaseRequested r, ErrorCode code) {
-        return code == ErrorCode.IDEMPOTENCY_KEY_REUSED
+    private static UUID eventId(PurchaseRequested r, String code) {
+        return ErrorCode.IDEMPOTENCY_KEY_REUSED.code().equals(code)
                 ? nameBased("purchase:" + r.idempotencyKey() + ":reused:" + r.userId() + ":" + r.itemId() + ":" + r.quantity())
                 : eventId(r);
     }

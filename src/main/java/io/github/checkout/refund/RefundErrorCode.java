@@ -1,6 +1,5 @@
 package io.github.checkout.refund;
 
-import com.fasterxml.jackson.annotation.JsonValue;
 import java.util.Arrays;
 
 /** Why a refund request was rejected, as written in {@code RefundRejected.errorCode}. */
@@ -10,7 +9,9 @@ public enum RefundErrorCode {
             "the order is already refunded, or less of it is left to refund than was asked"),
     INVALID_QUANTITY("invalid_quantity", "quantity must be at least 1 and at most the quantity ordered"),
     IDEMPOTENCY_KEY_REUSED("idempotency_key_reused",
-            "this idempotency key was already used for a different order, quantity or reason");
+            "this idempotency key was already used for a different order, quantity or reason"),
+    STOCK_LIMIT_EXCEEDED("stock_limit_exceeded",
+            "putting the quantity back would take the item's stock past 2147483647, the most it can hold");
 
     private final String code;
     private final String message;
@@ -20,7 +21,6 @@ public enum RefundErrorCode {
         this.message = message;
     }
 
-    @JsonValue
     public String code() {
         return code;
     }
@@ -29,8 +29,13 @@ public enum RefundErrorCode {
         return message;
     }
 
-    public static RefundErrorCode of(String code) {
-        return Arrays.stream(values()).filter(e -> e.code.equals(code)).findFirst()
-                .orElseThrow(() -> new IllegalArgumentException("unknown refund error code: " + code));
+    /**
+     * The message for a code as the database stored it. A code this version does not know (a newer
+     * migration, during a rolling upgrade) passes through in the event with a message that says so,
+     * rather than failing after the database committed the decision.
+     */
+    public static String messageFor(String code) {
+        return Arrays.stream(values()).filter(e -> e.code.equals(code)).findFirst().map(RefundErrorCode::message)
+                .orElse("rejected with code " + code + ", which this version of the service does not know");
     }
 }

@@ -36,11 +36,8 @@ public class RefundService {
         return switch (d.kind()) {
             case ORDER_REFUNDED -> new OrderRefunded(eventId(r), r.idempotencyKey(), r.orderId(), d.itemId(),
                     d.quantity(), d.stock(), d.decidedAt());
-            case REJECTED -> {
-                RefundErrorCode code = RefundErrorCode.of(d.errorCode());
-                yield new RefundRejected(eventId(r, code), r.idempotencyKey(), r.orderId(), d.itemId(), code,
-                        code.message(), d.decidedAt());
-            }
+            case REJECTED -> new RefundRejected(eventId(r, d.errorCode()), r.idempotencyKey(), r.orderId(), d.itemId(),
+                    d.errorCode(), RefundErrorCode.messageFor(d.errorCode()), d.decidedAt());
         };
     }
 
@@ -53,8 +50,8 @@ public class RefundService {
     }
 
     /** A reused key's rejection gets an id of its own, stable across redeliveries of the conflicting request. */
-    private static UUID eventId(RefundRequested r, RefundErrorCode code) {
-        return code == RefundErrorCode.IDEMPOTENCY_KEY_REUSED
+    private static UUID eventId(RefundRequested r, String code) {
+        return RefundErrorCode.IDEMPOTENCY_KEY_REUSED.code().equals(code)
                 ? nameBased("refund:" + r.idempotencyKey() + ":reused:" + r.orderId() + ":" + r.quantity() + ":" + r.reason())
                 : eventId(r);
     }

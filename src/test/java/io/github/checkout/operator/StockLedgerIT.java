@@ -85,7 +85,7 @@ class StockLedgerIT extends IntegrationTestSupport {
     }
 
     @Test
-    void restock_refusesAnUnknownItemAZeroDeltaAMissingOperatorAndGoingBelowZero() {
+    void restock_refusesAnUnknownItemAZeroDeltaAMissingOperatorAndGoingBelowZeroOrPastTheMaximum() {
         UUID item = newItem(3);
 
         assertThatThrownBy(() -> stock.restock(UUID.randomUUID(), 5, "alice", null))
@@ -96,6 +96,8 @@ class StockLedgerIT extends IntegrationTestSupport {
                 .isInstanceOf(DataAccessException.class).hasMessageContaining("operator are required");
         assertThatThrownBy(() -> stock.restock(item, -4, "alice", null))
                 .isInstanceOf(DataAccessException.class).hasMessageContaining("below zero");
+        assertThatThrownBy(() -> stock.restock(item, Integer.MAX_VALUE - 2, "alice", null))
+                .isInstanceOf(DataAccessException.class).hasMessageContaining("past 2147483647");
         assertThat(stock.restock(item, -3, "alice", "count")).isZero();
         assertThat(ledgerOf(item)).map(Row::reason).containsExactly("initial", "correction");
     }

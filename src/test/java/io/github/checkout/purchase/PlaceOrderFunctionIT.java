@@ -2,6 +2,7 @@ package io.github.checkout.purchase;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
 
 import io.github.checkout.support.Concurrently;
 import io.github.checkout.support.IntegrationTestSupport;
@@ -10,6 +11,7 @@ import java.sql.PreparedStatement;
 import java.sql.SQLException;
 import java.sql.SQLWarning;
 import java.sql.Statement;
+import java.sql.Timestamp;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -192,10 +194,41 @@ class PlaceOrderFunctionIT extends IntegrationTestSupport {
         assertThat(decisions).map(PurchaseGateway.Decision::stock).containsExactly(1, 1, 1, 0, null, null, null);
         assertThat(decisions).map(PurchaseGateway.Decision::errorCode).containsExactly(
                 null, null, null, null, "idempotency_key_reused", "item_not_found", "invalid_quantity");
-        List<PurchaseGateway.Decision> replayed = gateway.decide(requests);
-        assertThat(replayed.subList(0, 4)).isEqualTo(decisions.subList(0, 4));
-        assertThat(replayed.subList(5, 7)).isEqualTo(decisions.subList(5, 7));
+        // A replay is identical in every field, the reused key's rejection and its time included.
+        await().until(() -> jdbc.sql("select clock_timestamp() > :at").param("at", Timestamp.from(decisions.get(4).decidedAt()))
+                .query(Boolean.class).single());
+        assertThat(gateway.decide(requests)).isEqualTo(decisions);
+        assertThat(gateway.decide(requests.subList(4, 5))).containsExactly(decisions.get(4));
         assertThat(ordersOf(item)).isEqualTo(2);
+    }
+
+    @Test
+    void aRequestWithANullQuantity_isAnsweredTheSameWayOnEveryReplay() {
+        UUID item = newItem(5);
+        UUID user = UUID.randomUUID();
+        String single = "null-quantity-single-" + item;
+        String batched = "null-quantity-batched-" + item;
+        String placeNull = "select outcome, order_id, stock, error_code, decided_at from place_order(:key, :user, :item, null)";
+        String placeAllNull = """
+                select outcome, error_code, decided_at
+                from place_orders(array[:key, :key], array[:user, :user], array[:item, :item], array[null, null]::integer[])
+                order by ordinal""";
+
+        Map<String, Object> first = jdbc.sql(placeNull).param("key", single).param("user", user).param("item", item).query().singleRow();
+        assertThat(first).containsEntry("outcome", "REJECTED").containsEntry("error_code", "invalid_quantity");
+        assertThat(jdbc.sql(placeNull).param("key", single).param("user", user).param("item", item).query().singleRow())
+                .isEqualTo(first);
+
+        List<Map<String, Object>> fromBatch = jdbc.sql(placeAllNull).param("key", batched).param("user", user).param("item", item)
+                .query().listOfRows();
+        assertThat(fromBatch).hasSize(2).allSatisfy(row -> assertThat(row)
+                .containsEntry("outcome", "REJECTED").containsEntry("error_code", "invalid_quantity"));
+        assertThat(fromBatch.get(1)).isEqualTo(fromBatch.get(0));
+        assertThat(jdbc.sql(placeAllNull).param("key", batched).param("user", user).param("item", item).query().listOfRows())
+                .isEqualTo(fromBatch);
+        assertThat(jdbc.sql(placeAllNull).param("key", single).param("user", user).param("item", item).query().listOfRows())
+                .map(row -> row.get("error_code")).containsExactly("invalid_quantity", "invalid_quantity");
+        assertThat(stockOf(item)).isEqualTo(5);
     }
 
     /**

@@ -82,6 +82,9 @@ class RefundFunctionIT extends IntegrationTestSupport {
             assertThat(reused.get("error_code")).isEqualTo("idempotency_key_reused");
             assertThat(reused.get("item_id")).isEqualTo(item);
         }
+        // Answered again identically, its time included: the rejection is derived from the stored decision.
+        assertThat(refund(jdbc, key, order, 2, "customer_return")).isEqualTo(refund(jdbc, key, order, 2, "customer_return"))
+                .containsEntry("decided_at", first.get("decided_at"));
         assertThat(stockOf(item)).isEqualTo(3);
         assertThat(refundedOf(order)).isEqualTo(1);
         assertThat(refundedOf(other)).isZero();
@@ -106,6 +109,22 @@ class RefundFunctionIT extends IntegrationTestSupport {
         assertThat(refund(jdbc, "unknown-" + missing, missing, null, "cancelled")).isEqualTo(unknown);
         assertThat(stockOf(item)).isEqualTo(3);
         assertThat(refundedOf(order)).isZero();
+    }
+
+    @Test
+    void aRefundThatWouldTakeStockPastTheIntegerMaximum_isRejectedWithItsCodeChangingNothing() {
+        UUID item = newItem(5);
+        UUID order = newOrder(item, 2);
+        jdbc.sql("update items set stock = 2147483647 - 1 where id = :id").param("id", item).update();
+
+        Map<String, Object> refused = refund(jdbc, "past-max-" + order, order, null, "cancelled");
+
+        assertThat(refused).containsEntry("outcome", "REJECTED").containsEntry("error_code", "stock_limit_exceeded")
+                .containsEntry("item_id", item);
+        assertThat(refund(jdbc, "past-max-" + order, order, null, "cancelled")).isEqualTo(refused);
+        assertThat(refund(jdbc, "one-back-" + order, order, 1, "cancelled")).containsEntry("outcome", "ORDER_REFUNDED")
+                .containsEntry("stock", Integer.MAX_VALUE);
+        assertThat(refundedOf(order)).isEqualTo(1);
     }
 
     @Test

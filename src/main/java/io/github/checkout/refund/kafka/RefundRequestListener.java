@@ -1,15 +1,10 @@
 package io.github.checkout.refund.kafka;
 
 import io.github.checkout.config.CheckoutProperties;
-import io.github.checkout.messaging.DeadLetters;
-import io.github.checkout.messaging.RequestReader;
-import io.github.checkout.refund.RefundRequested;
+import io.github.checkout.messaging.BatchProcessor;
 import io.github.checkout.refund.RefundService;
-import java.util.ArrayList;
 import java.util.List;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 import org.springframework.kafka.annotation.KafkaListener;
 import org.springframework.stereotype.Component;
 
@@ -22,20 +17,19 @@ import org.springframework.stereotype.Component;
 class RefundRequestListener {
 
     static final String ID = "refund-requests";
-    private static final Logger log = LoggerFactory.getLogger(RefundRequestListener.class);
 
     private final RefundRequestReader reader;
-    private final DeadLetters deadLetters;
+    private final BatchProcessor batches;
     private final RefundService refunds;
     private final RefundOutcomePublisher publisher;
     private final String topic;
     private final String deadLetterTopic;
     private final String groupId;
 
-    RefundRequestListener(RefundRequestReader reader, DeadLetters deadLetters, RefundService refunds,
+    RefundRequestListener(RefundRequestReader reader, BatchProcessor batches, RefundService refunds,
                           RefundOutcomePublisher publisher, CheckoutProperties properties) {
         this.reader = reader;
-        this.deadLetters = deadLetters;
+        this.batches = batches;
         this.refunds = refunds;
         this.publisher = publisher;
         this.topic = properties.topics().refundRequests();
@@ -53,17 +47,6 @@ class RefundRequestListener {
 
     @KafkaListener(id = ID, groupId = "#{__listener.groupId}", topics = "#{__listener.topic}", containerFactory = "purchaseListenerContainerFactory")
     void onBatch(List<ConsumerRecord<byte[], byte[]>> records) {
-        List<RefundRequested> requests = new ArrayList<>(records.size());
-        for (ConsumerRecord<byte[], byte[]> record : records) {
-            RequestReader.Read<RefundRequested> read = reader.read(record.value());
-            if (read instanceof RequestReader.Valid<RefundRequested> valid) {
-                requests.add(valid.request());
-            } else if (read instanceof RequestReader.Poison<RefundRequested> poison) {
-                log.warn("Dead-lettering {}-{}@{}: {} ({})", record.topic(), record.partition(), record.offset(),
-                        poison.reason().code, poison.detail());
-                deadLetters.send(deadLetterTopic, record, poison);
-            }
-        }
-        publisher.publish(refunds.decide(requests));
+        batches.process(records, reader, deadLetterTopic, refunds::decide, publisher::publish);
     }
 }

@@ -1,0 +1,109 @@
+package io.github.checkout.messaging;
+
+import io.github.checkout.config.CheckoutProperties;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.function.Consumer;
+import java.util.function.Function;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.springframework.core.NestedExceptionUtils;
+import org.springframework.stereotype.Component;
+
+/**
+ * Decides one poll batch inside the listener's Kafka transaction: dead-letters poison, decides the
+ * rest, publishes their outcomes. Outcomes, dead letters and the batch's offsets commit together.
+ *
+ * <p>A failure that {@link Failures#isTransient is transient} leaves here at once: the transaction rolls
+ * back and the container retries the whole batch after a back-off, without end, so no valid request is
+ * dead-lettered or skipped because infrastructure was down, even in the middle of isolating. Any other
+ * failure may be caused by one request's data: the batch is tried {@code checkout.retry.attempts} times,
+ * then split in halves, recursively, until the requests that fail on their own are found. Each of those
+ * is tried as often again alone, then dead-lettered as {@code undecidable} with the exception; every
+ * other request of the batch is decided and answered once, in offset order.
+ */
+@Component
+public class BatchProcessor {
+
+    public static final String UNDECIDABLE = "undecidable";
+    private static final Logger log = LoggerFactory.getLogger(BatchProcessor.class);
+    private static final int MAX_ERROR_LENGTH = 2000;
+
+    private final DeadLetters deadLetters;
+    private final int attempts;
+
+    BatchProcessor(DeadLetters deadLetters, CheckoutProperties properties) {
+        this.deadLetters = deadLetters;
+        this.attempts = properties.retry().attempts();
+    }
+
+    /**
+     * @param decide decides a list of requests in one database transaction and returns their outcomes in
+     *               order; nothing may be visible outside the database until it returns
+     * @param publish sends outcomes into the listener's Kafka transaction
+     */
+    public <R, O> void process(List<ConsumerRecord<byte[], byte[]>> records, RequestReader<R> reader,
+                               String deadLetterTopic, Function<List<R>, List<O>> decide, Consumer<List<O>> publish) {
+        List<Request<R>> requests = new ArrayList<>(records.size());
+        for (ConsumerRecord<byte[], byte[]> record : records) {
+            RequestReader.Read<R> read = reader.read(record.value());
+            if (read instanceof RequestReader.Valid<R> valid) {
+                requests.add(new Request<>(record, valid.request()));
+            } else if (read instanceof RequestReader.Poison<R> poison) {
+                log.warn("Dead-lettering {}: {} ({})", coordinates(record), poison.reason().code, poison.detail());
+                deadLetters.send(deadLetterTopic, record, poison);
+            }
+        }
+        List<O> outcomes = new ArrayList<>(requests.size());
+        decideIsolating(requests, true, decide, outcomes, deadLetterTopic);
+        publish.accept(outcomes);
+    }
+
+    private <R, O> void decideIsolating(List<Request<R>> requests, boolean whole, Function<List<R>, List<O>> decide,
+                                        List<O> outcomes, String deadLetterTopic) {
+        if (requests.isEmpty()) {
+            return;
+        }
+        // The whole batch and a single request get every attempt; the halves in between one each.
+        int tries = whole || requests.size() == 1 ? attempts : 1;
+        RuntimeException failure = null;
+        for (int attempt = 1; attempt <= tries; attempt++) {
+            try {
+                outcomes.addAll(decide.apply(requests.stream().map(Request::request).toList()));
+                return;
+            } catch (RuntimeException e) {
+                if (Failures.isTransient(e)) {
+                    throw e;
+                }
+                failure = e;
+            }
+        }
+        if (requests.size() == 1) {
+            ConsumerRecord<byte[], byte[]> record = requests.get(0).record();
+            String error = describe(failure);
+            log.error("Dead-lettering {}: undecidable, it failed alone {} time(s) with {}", coordinates(record), tries, error);
+            deadLetters.send(deadLetterTopic, record, UNDECIDABLE, error);
+            return;
+        }
+        log.warn("A batch of {} request(s) from {} failed {} time(s) with {}; splitting it to find the request(s) that fail alone",
+                requests.size(), coordinates(requests.get(0).record()), tries, describe(failure));
+        int half = requests.size() / 2;
+        decideIsolating(requests.subList(0, half), false, decide, outcomes, deadLetterTopic);
+        decideIsolating(requests.subList(half, requests.size()), false, decide, outcomes, deadLetterTopic);
+    }
+
+    /** The most specific cause's class and message: what {@code dlt-error} says of an undecidable request. */
+    static String describe(Throwable failure) {
+        Throwable cause = NestedExceptionUtils.getMostSpecificCause(failure);
+        String text = cause.getClass().getName() + ": " + cause.getMessage();
+        return text.length() <= MAX_ERROR_LENGTH ? text : text.substring(0, MAX_ERROR_LENGTH) + "...";
+    }
+
+    private static String coordinates(ConsumerRecord<?, ?> record) {
+        return record.topic() + "-" + record.partition() + "@" + record.offset();
+    }
+
+    private record Request<R>(ConsumerRecord<byte[], byte[]> record, R request) {
+    }
+}
