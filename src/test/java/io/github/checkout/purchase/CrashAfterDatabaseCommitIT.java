@@ -79,8 +79,8 @@ class CrashAfterDatabaseCommitIT extends IntegrationTestSupport {
         producer().flush();
 
         await().atMost(Duration.ofSeconds(60)).untilAsserted(() -> assertThat(outcomes().forItem(item)).hasSize(300));
-        // Give an aborted transaction's outcomes, were they ever to leak, time to show up.
-        await().pollDelay(Duration.ofSeconds(2)).atMost(Duration.ofSeconds(3)).until(() -> true);
+        // An aborted transaction's outcomes, were they ever to leak, would show up meanwhile.
+        await().during(Duration.ofSeconds(2)).atMost(Duration.ofSeconds(3)).until(() -> outcomes().forItem(item).size() == 300);
 
         List<Outcome> seen = outcomes().forItem(item);
         assertThat(publishCalls.get()).isGreaterThan(CRASHES);
