@@ -44,6 +44,8 @@ class BadSettingsJarIT {
 
     @BeforeAll
     static void startSaslBroker() throws Exception {
+        // The shared broker and database first, as in every test: the jars below use the database.
+        TestInfrastructure.springProperties();
         previousJaasConfig = System.getProperty(JAAS_CONFIG);
         // Kafka's own test kit: a broker whose listener authenticates with SASL PLAIN, users in a JAAS file.
         saslKafka = new KafkaClusterTestKit.Builder(new TestKitNodes.Builder()

@@ -5,9 +5,12 @@ import static org.awaitility.Awaitility.await;
 
 import io.github.checkout.support.IntegrationTestSupport;
 import java.nio.charset.StandardCharsets;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
 import java.time.Duration;
 import java.util.UUID;
 import java.util.regex.Pattern;
+import javax.sql.DataSource;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.clients.producer.RecordMetadata;
 import org.apache.kafka.common.TopicPartition;
@@ -45,6 +48,9 @@ class StallIT extends IntegrationTestSupport {
 
     @Autowired
     StallMonitor stalls;
+
+    @Autowired
+    DataSource dataSource;
 
     @Test
     void aBatchFailingOnEveryTry_isReportedStalledWithItsOffsetAndFailure_thenMovingAgainOnceTheCauseIsGone(
@@ -96,6 +102,37 @@ class StallIT extends IntegrationTestSupport {
         assertThat(output.getOut())
                 .contains("Partition " + purchasePartition + " (purchase-requests listener, group " + GROUP + ") is no longer stalled")
                 .contains("Partition " + refundPartition + " (refund-requests listener, group " + REFUND_GROUP + ") is no longer stalled");
+    }
+
+    @Test
+    void aBatchHangingInTheDatabase_isReportedStalledThoughItsConsumerThreadNeverReturns() throws Exception {
+        UUID item = newItem(10);
+        sendPurchase(item, "before-" + item);
+        await().atMost(Duration.ofSeconds(60)).until(() -> outcomes().forRequest("before-" + item).size() == 1);
+
+        // Another transaction holds the item's row: place_orders waits for the lock, and the consumer thread
+        // with it, without a failure or a return. Only a watcher outside the consumer threads can see it.
+        try (Connection holder = dataSource.getConnection()) {
+            holder.setAutoCommit(false);
+            try (PreparedStatement lock = holder.prepareStatement("select 1 from items where id = ? for update")) {
+                lock.setObject(1, item);
+                lock.executeQuery().close();
+            }
+            RecordMetadata purchase = sendPurchase(item, "hanging-" + item);
+            TopicPartition partition = new TopicPartition(TOPIC, purchase.partition());
+
+            await().atMost(Duration.ofSeconds(60)).untilAsserted(() -> assertThat(stalls.stalled()).anySatisfy(stall -> {
+                assertThat(stall.partition()).isEqualTo(partition);
+                assertThat(stall.offset()).isEqualTo(purchase.offset());
+                assertThat(stall.lastFailure()).isNull();
+            }));
+            holder.rollback();
+        }
+
+        await().atMost(Duration.ofSeconds(60)).untilAsserted(() -> {
+            assertThat(outcomes().forRequest("hanging-" + item)).hasSize(1);
+            assertThat(stalls.stalled()).isEmpty();
+        });
     }
 
     @AfterEach
