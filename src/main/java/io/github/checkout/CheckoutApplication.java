@@ -1,6 +1,7 @@
 package io.github.checkout;
 
 import io.github.checkout.embedded.EmbeddedInfrastructure;
+import io.github.checkout.messaging.ExitOnFatalConsumerStop;
 import io.github.checkout.operator.OperatorCommands;
 import org.springframework.boot.SpringApplication;
 import org.springframework.boot.autoconfigure.SpringBootApplication;
@@ -15,7 +16,7 @@ public class CheckoutApplication {
             System.exit(OperatorCommands.run(CheckoutApplication.class, args));
         }
         SpringApplication app = new SpringApplication(CheckoutApplication.class);
-        app.addListeners(new EmbeddedInfrastructure.StartWhenUnconfigured());
+        app.addListeners(new EmbeddedInfrastructure.StartWhenUnconfigured(), new ExitOnFatalConsumerStop());
         app.run(args);
     }
 }

@@ -7,6 +7,7 @@ import jakarta.validation.constraints.NotBlank;
 import jakarta.validation.constraints.NotNull;
 import jakarta.validation.constraints.Pattern;
 import java.time.Duration;
+import org.hibernate.validator.constraints.time.DurationMin;
 import org.springframework.boot.context.properties.ConfigurationProperties;
 import org.springframework.boot.context.properties.bind.DefaultValue;
 import org.springframework.validation.annotation.Validated;
@@ -25,7 +26,7 @@ public record CheckoutProperties(
         /* this instance's stable id: its static group membership and transactional ids (README, "When things fail") */
         @Pattern(regexp = "[A-Za-z0-9._-]{1,100}") String instanceId,
         /* a partition that has lag but has not advanced for this long is reported as stalled */
-        @NotNull @DefaultValue("60s") Duration stallAfter,
+        @NotNull @DurationMin(seconds = 1) @DefaultValue("60s") Duration stallAfter,
         /* consumer threads; more than the partition count leaves threads idle */
         @Min(1) @Max(64) @DefaultValue("4") int concurrency,
         /* a request larger than this goes to the dead-letter topic unread */

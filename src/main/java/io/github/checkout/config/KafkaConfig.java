@@ -1,5 +1,6 @@
 package io.github.checkout.config;
 
+import io.github.checkout.messaging.StallMonitor;
 import java.util.Properties;
 import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
@@ -50,7 +51,8 @@ class KafkaConfig {
             ConcurrentKafkaListenerContainerFactoryConfigurer configurer,
             ConsumerFactory<Object, Object> consumerFactory,
             KafkaAwareTransactionManager<Object, Object> kafkaTransactionManager,
-            CheckoutProperties properties) {
+            CheckoutProperties properties,
+            StallMonitor stalls) {
         var factory = new ConcurrentKafkaListenerContainerFactory<Object, Object>();
         configurer.configure(factory, consumerFactory);
         factory.setBatchListener(true);
@@ -67,7 +69,10 @@ class KafkaConfig {
 
         ExponentialBackOff backOff = new ExponentialBackOff(properties.retry().initialInterval().toMillis(), 2.0);
         backOff.setMaxInterval(properties.retry().maxInterval().toMillis());
-        factory.setAfterRollbackProcessor(new DefaultAfterRollbackProcessor<>(backOff));
+        factory.setAfterRollbackProcessor(stalls.notingFailures(new DefaultAfterRollbackProcessor<>(backOff)));
+        // A producer's transaction marker after the last request leaves the committed offset one short of the
+        // end for good, which would look like a request waiting; the container commits past it when idle.
+        factory.getContainerProperties().setFixTxOffsets(true);
         return factory;
     }
 }

@@ -4,11 +4,20 @@ import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.util.HashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Locale;
 import java.util.Map;
+import java.util.Set;
+import java.util.stream.Stream;
 import org.springframework.beans.factory.support.DefaultListableBeanFactory;
 import org.springframework.boot.context.event.ApplicationEnvironmentPreparedEvent;
 import org.springframework.boot.context.event.ApplicationPreparedEvent;
 import org.springframework.boot.context.event.SpringApplicationEvent;
+import org.springframework.boot.context.properties.source.ConfigurationPropertyName;
+import org.springframework.boot.context.properties.source.ConfigurationPropertySource;
+import org.springframework.boot.context.properties.source.ConfigurationPropertySources;
+import org.springframework.boot.context.properties.source.IterableConfigurationPropertySource;
 import org.springframework.context.ApplicationListener;
 import org.springframework.core.Ordered;
 import org.springframework.core.env.ConfigurableEnvironment;
@@ -91,12 +100,25 @@ public final class EmbeddedInfrastructure implements AutoCloseable {
     }
 
     /**
-     * Starts the embedded infrastructure when the environment names neither Kafka bootstrap servers nor a
-     * datasource URL, and sets {@code checkout.embedded=true}. Naming only one of the two is a
-     * configuration mistake and fails the start: the service never quietly runs half on its own
-     * infrastructure. The infrastructure stops after the application context has closed.
+     * Starts the embedded infrastructure when the environment configures neither Kafka nor a database,
+     * and sets {@code checkout.embedded=true}. Half a configuration fails the start, naming what is set
+     * and what is missing: one connection URL without the other, or database credentials or Kafka
+     * security settings without the URLs, which would otherwise start the embedded demo and ignore them.
+     * The service never quietly runs half, or wholly, on its own infrastructure when the operator meant
+     * another. The infrastructure stops after the application context has closed.
      */
     public static final class StartWhenUnconfigured implements ApplicationListener<SpringApplicationEvent>, Ordered {
+
+        private static final ConfigurationPropertyName KAFKA_URL = ConfigurationPropertyName.of("spring.kafka.bootstrap-servers");
+        private static final ConfigurationPropertyName DATABASE_URL = ConfigurationPropertyName.of("spring.datasource.url");
+        private static final ConfigurationPropertyName KAFKA = ConfigurationPropertyName.of("spring.kafka");
+        /** Settings that only make sense with a database URL: they name who connects, or where. */
+        private static final List<ConfigurationPropertyName> DATABASE_CONNECTION = Stream.of(
+                "spring.datasource.username", "spring.datasource.password",
+                "spring.datasource.hikari.jdbc-url", "spring.datasource.hikari.username", "spring.datasource.hikari.password")
+                .map(ConfigurationPropertyName::of).toList();
+        /** Words that mark a Kafka setting as part of the connection: security protocol, SASL, TLS, JAAS. */
+        private static final Set<String> KAFKA_SECURITY = Set.of("security", "sasl", "ssl", "jaas");
 
         @Override
         public int getOrder() {
@@ -110,14 +132,11 @@ public final class EmbeddedInfrastructure implements AutoCloseable {
         public void onApplicationEvent(SpringApplicationEvent event) {
             if (event instanceof ApplicationEnvironmentPreparedEvent prepared) {
                 ConfigurableEnvironment env = prepared.getEnvironment();
-                boolean kafka = env.containsProperty("spring.kafka.bootstrap-servers");
-                boolean database = env.containsProperty("spring.datasource.url");
-                if (kafka != database) {
-                    throw new IllegalStateException("Only " + (kafka ? "SPRING_KAFKA_BOOTSTRAP_SERVERS" : "SPRING_DATASOURCE_URL")
-                            + " is set. Set both SPRING_KAFKA_BOOTSTRAP_SERVERS and SPRING_DATASOURCE_URL to run on your"
-                            + " own Kafka and PostgreSQL, or neither to run on the embedded default.");
+                Set<ConfigurationPropertyName> set = connectionSettings(env);
+                if (!set.isEmpty() && !(set.contains(KAFKA_URL) && set.contains(DATABASE_URL))) {
+                    throw new IllegalStateException(halfConfiguration(set));
                 }
-                if (!kafka) {
+                if (set.isEmpty()) {
                     infrastructure = start();
                     var properties = new HashMap<String, Object>(infrastructure.springProperties());
                     properties.put("checkout.embedded", "true");
@@ -134,6 +153,63 @@ public final class EmbeddedInfrastructure implements AutoCloseable {
                         .getApplicationContext().getBeanFactory())
                         .registerDisposableBean("embeddedInfrastructure", started::close);
             }
+        }
+
+        private static String halfConfiguration(Set<ConfigurationPropertyName> set) {
+            List<String> given = set.stream().map(StartWhenUnconfigured::variable).toList();
+            List<String> missing = Stream.of(KAFKA_URL, DATABASE_URL).filter(url -> !set.contains(url))
+                    .map(StartWhenUnconfigured::variable).toList();
+            return "Half a configuration: " + String.join(", ", given) + (given.size() == 1 ? " is" : " are")
+                    + " set, but " + String.join(" and ", missing) + (missing.size() == 1 ? " is" : " are") + " not."
+                    + " Set both SPRING_KAFKA_BOOTSTRAP_SERVERS and SPRING_DATASOURCE_URL (and any credentials) to run"
+                    + " on your own Kafka and PostgreSQL, or none of these settings to run on the embedded default.";
+        }
+
+        /** The Kafka and database connection settings the environment sets, in any form (variable, argument, file). */
+        static Set<ConfigurationPropertyName> connectionSettings(ConfigurableEnvironment env) {
+            Set<ConfigurationPropertyName> set = new LinkedHashSet<>();
+            for (ConfigurationPropertySource source : ConfigurationPropertySources.get(env)) {
+                for (ConfigurationPropertyName name : List.of(KAFKA_URL, DATABASE_URL)) {
+                    if (source.getConfigurationProperty(name) != null) {
+                        set.add(name);
+                    }
+                }
+                for (ConfigurationPropertyName name : DATABASE_CONNECTION) {
+                    if (source.getConfigurationProperty(name) != null) {
+                        set.add(name);
+                    }
+                }
+                if (source instanceof IterableConfigurationPropertySource iterable) {
+                    iterable.stream().filter(StartWhenUnconfigured::isKafkaConnection).forEach(set::add);
+                }
+            }
+            return set;
+        }
+
+        /**
+         * A Kafka security setting ({@code spring.kafka.security.protocol}, {@code spring.kafka.ssl.*},
+         * {@code spring.kafka.jaas.*}, {@code spring.kafka.properties.sasl.*}, the same per client), or a
+         * client's own bootstrap servers.
+         */
+        private static boolean isKafkaConnection(ConfigurationPropertyName name) {
+            if (!KAFKA.isAncestorOf(name) || name.equals(KAFKA_URL)) {
+                return false;
+            }
+            for (int i = KAFKA.getNumberOfElements(); i < name.getNumberOfElements(); i++) {
+                String element = name.getElement(i, ConfigurationPropertyName.Form.UNIFORM);
+                // An indexed key such as properties[sasl.jaas.config] is one element holding dots.
+                String first = element.contains(".") ? element.substring(0, element.indexOf('.')) : element;
+                if (KAFKA_SECURITY.contains(first)) {
+                    return true;
+                }
+            }
+            return name.getLastElement(ConfigurationPropertyName.Form.UNIFORM).equals("bootstrapservers");
+        }
+
+        /** The environment variable that sets the property: SPRING_DATASOURCE_USERNAME for spring.datasource.username. */
+        private static String variable(ConfigurationPropertyName name) {
+            return name.toString().toUpperCase(Locale.ROOT).replaceAll("[^A-Z0-9]+", "_")
+                    .replaceAll("_$", "");
         }
     }
 }
