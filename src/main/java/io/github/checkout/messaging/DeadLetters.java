@@ -2,36 +2,311 @@ package io.github.checkout.messaging;
 
 import static io.github.checkout.messaging.EventPublisher.utf8;
 
+import io.github.checkout.config.CheckoutProperties;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collections;
+import java.util.HexFormat;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.errors.RecordBatchTooLargeException;
+import org.apache.kafka.common.errors.RecordTooLargeException;
+import org.apache.kafka.common.header.Header;
+import org.apache.kafka.common.header.Headers;
+import org.apache.kafka.common.header.internals.RecordHeaders;
+import org.apache.kafka.common.record.AbstractRecords;
+import org.apache.kafka.common.record.CompressionType;
+import org.apache.kafka.common.record.RecordBatch;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import org.springframework.kafka.core.KafkaTemplate;
 import org.springframework.stereotype.Component;
+import org.springframework.transaction.support.TransactionSynchronizationManager;
 
 /**
- * Sends a poison message to a dead-letter topic with its original key, value and headers, plus
- * headers that say why ({@code dlt-reason}: oversized, malformed_json, schema_violation or unrepresentable; {@code dlt-error}:
- * the detail) and where it came from. Part of the listener's Kafka transaction, like the outcomes.
+ * Sends a message that cannot be decided to a dead-letter topic with its original key, value and headers,
+ * plus headers that say why ({@code dlt-reason}: oversized, malformed_json, schema_violation,
+ * unrepresentable or undecidable; {@code dlt-error}: the detail) and where it came from. Part of the
+ * listener's Kafka transaction, like the outcomes. Incoming {@code dlt-*} headers are replaced by these.
+ *
+ * <p>Any record the broker accepted can be dead-lettered. The whole record goes first. A copy cut to fit
+ * goes instead when the producer could not send the whole one, or when the dead-letter topic refused it
+ * (its {@code max.message.bytes}): such a refusal dooms the transaction, so {@link #awaitSent()} throws
+ * {@link Refused}, the batch rolls back and comes again, and this time the record's copy is cut. A cut
+ * copy carries {@code dlt-truncated: true}, the size and SHA-256 of the original value, and the names of
+ * original headers left out; refused again, it is cut further, down to one with no value, which any topic
+ * takes. The original stays on its input topic, at the offset the headers give.
  */
 @Component
 public class DeadLetters {
 
     public static final String REASON = "dlt-reason";
     public static final String ERROR = "dlt-error";
+    public static final String TRUNCATED = "dlt-truncated";
+    public static final String ORIGINAL_SIZE = "dlt-original-size";
+    public static final String ORIGINAL_SHA256 = "dlt-original-sha256";
+    public static final String DROPPED_HEADERS = "dlt-dropped-headers";
+    public static final String DROPPED_KEY = "dlt-dropped-key";
+
+    private static final Logger log = LoggerFactory.getLogger(DeadLetters.class);
+    private static final String OURS = "dlt-";
+    /** The first cut fits a topic that keeps the broker's default max.message.bytes (1 MiB), the common case. */
+    private static final int FIRST_CUT = 1_000_000;
+    /** The last cut leaves no value, key or original header and a short dlt-error: any topic takes it. */
+    private static final int LAST_CUT = 4_096;
 
     private final KafkaTemplate<byte[], byte[]> kafka;
+    private final int sendable;
+    /** The size to cut each record's copy to, since the dead-letter topic refused a larger one: bounded, oldest forgotten first. */
+    private final Map<Coordinates, Integer> cuts;
+    private final ThreadLocal<Sent> sent = new ThreadLocal<>();
 
-    DeadLetters(KafkaTemplate<byte[], byte[]> kafka) {
+    DeadLetters(KafkaTemplate<byte[], byte[]> kafka, CheckoutProperties properties) {
         this.kafka = kafka;
+        this.sendable = largestSendable(kafka.getProducerFactory().getConfigurationProperties());
+        // Every record of every batch in flight (both listeners, each consumer thread) can be remembered at
+        // once, so that none is forgotten before its batch comes again.
+        int bound = 2 * properties.concurrency() * properties.batch().maxRecords();
+        this.cuts = Collections.synchronizedMap(new LinkedHashMap<>(16, 0.75f, true) {
+            @Override
+            protected boolean removeEldestEntry(Map.Entry<Coordinates, Integer> eldest) {
+                return size() > bound;
+            }
+        });
+    }
+
+    /** The largest record, in bytes as the producer counts it, that a producer with this configuration sends. */
+    public static int largestSendable(Map<String, Object> producerConfig) {
+        Map<String, Object> parsed = ProducerConfig.configDef().parse(producerConfig);
+        return (int) Math.min((Integer) parsed.get(ProducerConfig.MAX_REQUEST_SIZE_CONFIG),
+                (Long) parsed.get(ProducerConfig.BUFFER_MEMORY_CONFIG));
     }
 
     public void send(String topic, ConsumerRecord<byte[], byte[]> original, RequestReader.Poison<?> poison) {
-        var record = new ProducerRecord<>(topic, null, original.key(), original.value(), original.headers());
-        record.headers()
-                .add(REASON, utf8(poison.reason().code))
-                .add(ERROR, utf8(poison.detail()))
+        send(topic, original, poison.reason().code, poison.detail());
+    }
+
+    /**
+     * Sends the dead letter of {@code original} in the current Kafka transaction. {@code reason} is the
+     * {@code dlt-reason} code, {@code error} the {@code dlt-error} text. Call {@link #awaitSent()} before
+     * the transaction commits.
+     */
+    public void send(String topic, ConsumerRecord<byte[], byte[]> original, String reason, String error) {
+        Coordinates at = new Coordinates(original.topic(), original.partition(), original.offset());
+        Integer cut = cuts.get(at);
+        ProducerRecord<byte[], byte[]> record = cut == null ? whole(topic, original, reason, error) : null;
+        if (record == null || sizeOf(record) > sendable) {
+            record = cut(topic, original, reason, error, Math.min(sendable, cut == null ? FIRST_CUT : cut));
+            Header dropped = record.headers().lastHeader(DROPPED_HEADERS);
+            log.warn("Dead-lettering {} as a copy cut to {} bytes: value {} of {} bytes{}", at, sizeOf(record),
+                    record.value() == null ? 0 : record.value().length, original.value() == null ? 0 : original.value().length,
+                    dropped == null ? "" : ", headers left out: " + new String(dropped.value(), StandardCharsets.UTF_8));
+        }
+        int size = sizeOf(record);
+        CompletableFuture<?> future;
+        try {
+            future = kafka.send(record);
+        } catch (RuntimeException e) {
+            refused(at, size, e);
+            throw e;
+        }
+        future = future.whenComplete((result, e) -> refused(at, size, e));
+        Object transaction = transaction();
+        Sent batch = sent.get();
+        if (batch == null || batch.transaction() != transaction) {
+            batch = new Sent(transaction, new ArrayList<>());
+            sent.set(batch);
+        }
+        batch.pending().add(new Pending(at, future));
+    }
+
+    /**
+     * Waits until the dead letters this thread sent in its current Kafka transaction are acknowledged; returns at
+     * once when it sent none, so a batch without dead letters does not wait. Call at the end of each batch, before
+     * the commit. Throws {@link Refused} when the dead-letter topic refused a copy as too large: the transaction
+     * can no longer commit, and when the batch comes again that record goes as a copy cut to fit. Any other failed
+     * send is rethrown as it came.
+     */
+    public void awaitSent() {
+        Sent batch = sent.get();
+        sent.remove();
+        if (batch == null || batch.transaction() != transaction()) {
+            return;
+        }
+        kafka.flush();
+        List<Coordinates> refused = new ArrayList<>();
+        for (Pending pending : batch.pending()) {
+            try {
+                pending.future().join();
+            } catch (CompletionException e) {
+                if (!tooLarge(e)) {
+                    throw e.getCause() instanceof RuntimeException cause ? cause : e;
+                }
+                refused.add(pending.at());
+            }
+        }
+        if (!refused.isEmpty()) {
+            throw new Refused(refused);
+        }
+    }
+
+    /** The dead-letter topic refused these records' copies as too large; the batch must roll back and come again. */
+    public static final class Refused extends RuntimeException {
+
+        Refused(List<Coordinates> records) {
+            super("The dead-letter topic refused the copy of " + records
+                    + " as too large; the batch rolls back, and when it comes again a copy cut to fit is sent");
+        }
+    }
+
+    /** Where a record was read: the key of what is remembered about it. */
+    record Coordinates(String topic, int partition, long offset) {
+
+        @Override
+        public String toString() {
+            return topic + "-" + partition + "@" + offset;
+        }
+    }
+
+    private record Pending(Coordinates at, CompletableFuture<?> future) {
+    }
+
+    /** The dead letters sent in one Kafka transaction, known by the resource the transaction manager bound. */
+    private record Sent(Object transaction, List<Pending> pending) {
+    }
+
+    private Object transaction() {
+        return TransactionSynchronizationManager.getResource(kafka.getProducerFactory());
+    }
+
+    /** A copy of {@code size} bytes was refused as too large: the next is cut to half, at most to the first cut. */
+    private void refused(Coordinates at, int size, Throwable failure) {
+        if (failure != null && tooLarge(failure)) {
+            int next = Math.max(LAST_CUT, Math.min(FIRST_CUT, size / 2));
+            cuts.merge(at, next, Math::min);
+            log.warn("The dead-letter copy of {} ({} bytes) was refused as too large ({}); a copy cut to {} bytes goes when"
+                    + " its batch comes again", at, size, rootMessage(failure), next);
+        }
+    }
+
+    private static boolean tooLarge(Throwable failure) {
+        for (Throwable t = failure; t != null; t = t.getCause()) {
+            if (t instanceof RecordTooLargeException || t instanceof RecordBatchTooLargeException) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private static String rootMessage(Throwable failure) {
+        Throwable root = failure;
+        while (root.getCause() != null) {
+            root = root.getCause();
+        }
+        return root.getClass().getSimpleName() + ": " + root.getMessage();
+    }
+
+    private static ProducerRecord<byte[], byte[]> whole(String topic, ConsumerRecord<byte[], byte[]> original,
+                                                        String reason, String error) {
+        Headers headers = new RecordHeaders();
+        for (Header header : original.headers()) {
+            if (!isOurs(header)) {
+                headers.add(header);
+            }
+        }
+        describe(headers, original, reason, utf8(error));
+        return new ProducerRecord<>(topic, null, original.key(), original.value(), headers);
+    }
+
+    /**
+     * A copy of at most {@code budget} bytes: a key or an original header larger than a small share of the budget
+     * is left out (and named), and the value is cut to what room is left.
+     */
+    private static ProducerRecord<byte[], byte[]> cut(String topic, ConsumerRecord<byte[], byte[]> original,
+                                                      String reason, String error, int budget) {
+        int small = budget / 16;
+        byte[] value = original.value();
+        byte[] whole = value == null ? new byte[0] : value;
+        Headers headers = new RecordHeaders();
+        describe(headers, original, reason, prefix(utf8(error), small));
+        headers.add(TRUNCATED, utf8("true"))
+                .add(ORIGINAL_SIZE, utf8(String.valueOf(whole.length)))
+                .add(ORIGINAL_SHA256, utf8(sha256(whole)));
+        byte[] key = original.key();
+        if (key != null && key.length > small) {
+            headers.add(DROPPED_KEY, utf8(String.valueOf(key.length)));
+            key = null;
+        }
+        int room = budget / 8;
+        List<String> dropped = new ArrayList<>();
+        for (Header header : original.headers()) {
+            if (isOurs(header)) {
+                continue;
+            }
+            int size = utf8(header.key()).length + (header.value() == null ? 0 : header.value().length) + 10;
+            if (size <= room) {
+                headers.add(header);
+                room -= size;
+            } else {
+                dropped.add(header.key());
+            }
+        }
+        if (!dropped.isEmpty()) {
+            headers.add(DROPPED_HEADERS, prefix(utf8(String.join(",", dropped)), small));
+        }
+        // The value's length is a varint: a few bytes more than the empty value's, hence the margin.
+        int keep = Math.max(0, Math.min(whole.length, budget - sizeOf(key, new byte[0], headers) - 8));
+        return new ProducerRecord<>(topic, null, key, value == null ? null : Arrays.copyOf(value, keep), headers);
+    }
+
+    private static void describe(Headers headers, ConsumerRecord<byte[], byte[]> original, String reason, byte[] error) {
+        headers.add(REASON, utf8(reason))
+                .add(ERROR, error)
                 .add("dlt-original-topic", utf8(original.topic()))
                 .add("dlt-original-partition", utf8(String.valueOf(original.partition())))
                 .add("dlt-original-offset", utf8(String.valueOf(original.offset())));
-        kafka.send(record);
+    }
+
+    private static boolean isOurs(Header header) {
+        return header.key().regionMatches(true, 0, OURS, 0, OURS.length());
+    }
+
+    /** The size the producer checks against max.request.size: the record alone in an uncompressed batch. */
+    private static int sizeOf(ProducerRecord<byte[], byte[]> record) {
+        return sizeOf(record.key(), record.value(), record.headers());
+    }
+
+    private static int sizeOf(byte[] key, byte[] value, Headers headers) {
+        return AbstractRecords.estimateSizeInBytesUpperBound(RecordBatch.CURRENT_MAGIC_VALUE, CompressionType.NONE,
+                key, value, headers.toArray());
+    }
+
+    /** At most {@code max} bytes of UTF-8, not splitting a character. */
+    private static byte[] prefix(byte[] utf8, int max) {
+        if (utf8.length <= max) {
+            return utf8;
+        }
+        int end = max;
+        while (end > 0 && (utf8[end] & 0xC0) == 0x80) {
+            end--;
+        }
+        return Arrays.copyOf(utf8, end);
+    }
+
+    private static String sha256(byte[] value) {
+        try {
+            return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(value));
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException("every Java platform has SHA-256", e);
+        }
     }
 }

@@ -64,5 +64,6 @@ class PurchaseRequestListener {
             }
         }
         publisher.publish(purchases.decide(requests));
+        deadLetters.awaitSent();
     }
 }

@@ -65,5 +65,6 @@ class RefundRequestListener {
             }
         }
         publisher.publish(refunds.decide(requests));
+        deadLetters.awaitSent();
     }
 }
