@@ -38,6 +38,7 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Test;
 import org.springframework.beans.factory.annotation.Autowired;
 import org.springframework.kafka.config.KafkaListenerEndpointRegistry;
+import org.springframework.kafka.core.KafkaAdmin;
 import org.springframework.kafka.listener.MessageListenerContainer;
 import org.springframework.test.annotation.DirtiesContext;
 import org.springframework.test.context.DynamicPropertyRegistry;
@@ -76,6 +77,8 @@ class OversizedDeadLetterIT extends IntegrationTestSupport {
 
     @Autowired
     private KafkaListenerEndpointRegistry registry;
+    @Autowired
+    private KafkaAdmin.NewTopics checkoutTopics;
 
     /** Before the context starts, so that the service finds the topics with these limits and leaves them be. */
     @DynamicPropertySource
@@ -217,6 +220,13 @@ class OversizedDeadLetterIT extends IntegrationTestSupport {
         ConsumerRecord<String, byte[]> dead = deadLettersOf(order.toString(), REFUNDS_DLT, 1).get(0);
         assertThat(dead.value()).isEqualTo(request);
         assertThat(dead.headers().lastHeader(DeadLetters.TRUNCATED)).isNull();
+    }
+
+    @Test
+    void deadLetterTopicsTheServiceCreates_takeTheLargestRecordItsProducerSends() {
+        assertThat(checkoutTopics.getNewTopics()).filteredOn(t -> t.name().endsWith(".DLT"))
+                .extracting(t -> t.configs().get(TopicConfig.MAX_MESSAGE_BYTES_CONFIG))
+                .containsExactly("8388608", "8388608");
     }
 
     /** Three valid purchases on the poison's partition, after it; all three are decided. */
