@@ -30,7 +30,6 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.kafka.core.KafkaTemplate;
 import org.springframework.stereotype.Component;
-import org.springframework.transaction.support.TransactionSynchronizationManager;
 
 /**
  * Sends a message that cannot be decided to a dead-letter topic with its original key, value and headers,
@@ -40,7 +39,7 @@ import org.springframework.transaction.support.TransactionSynchronizationManager
  *
  * <p>Any record the broker accepted can be dead-lettered. The whole record goes first. A copy cut to fit
  * goes instead when the producer could not send the whole one, or when the dead-letter topic refused it
- * (its {@code max.message.bytes}): such a refusal dooms the transaction, so {@link #awaitSent()} throws
+ * (its {@code max.message.bytes}): such a refusal dooms the transaction, so {@link #send} throws
  * {@link Refused}, the batch rolls back and comes again, and this time the record's copy is cut. A cut
  * copy carries {@code dlt-truncated: true}, the size and SHA-256 of the original value, and the names of
  * original headers left out; refused again, it is cut further, down to one with no value, which any topic
@@ -68,7 +67,6 @@ public class DeadLetters {
     private final int sendable;
     /** The size to cut each record's copy to, since the dead-letter topic refused a larger one: bounded, oldest forgotten first. */
     private final Map<Coordinates, Integer> cuts;
-    private final ThreadLocal<Sent> sent = new ThreadLocal<>();
 
     DeadLetters(KafkaTemplate<byte[], byte[]> kafka, CheckoutProperties properties) {
         this.kafka = kafka;
@@ -96,9 +94,10 @@ public class DeadLetters {
     }
 
     /**
-     * Sends the dead letter of {@code original} in the current Kafka transaction. {@code reason} is the
-     * {@code dlt-reason} code, {@code error} the {@code dlt-error} text. Call {@link #awaitSent()} before
-     * the transaction commits.
+     * Sends the dead letter of {@code original} in the current Kafka transaction and waits for the broker to take
+     * it. {@code reason} is the {@code dlt-reason} code, {@code error} the {@code dlt-error} text.
+     *
+     * @throws Refused when the dead-letter topic refused it as too large
      */
     public void send(String topic, ConsumerRecord<byte[], byte[]> original, String reason, String error) {
         Coordinates at = new Coordinates(original.topic(), original.partition(), original.offset());
@@ -111,60 +110,35 @@ public class DeadLetters {
                     record.value() == null ? 0 : record.value().length, original.value() == null ? 0 : original.value().length,
                     dropped == null ? "" : ", headers left out: " + new String(dropped.value(), StandardCharsets.UTF_8));
         }
+        // Acknowledged before the batch goes on: a refusal dooms the transaction, and the producer then fails every
+        // send still queued with that same exception, so only a dead letter sent alone is known to be the one refused.
+        // Batches without dead letters never wait here.
         int size = sizeOf(record);
-        CompletableFuture<?> future;
+        kafka.flush();
         try {
-            future = kafka.send(record);
+            CompletableFuture<?> sent = kafka.send(record);
+            kafka.flush();
+            sent.join();
         } catch (RuntimeException e) {
-            refused(at, size, e);
-            throw e;
+            RuntimeException failure = e instanceof CompletionException && e.getCause() instanceof RuntimeException cause ? cause : e;
+            if (!tooLarge(failure)) {
+                throw failure;
+            }
+            int next = Math.max(LAST_CUT, Math.min(FIRST_CUT, size / 2));
+            cuts.merge(at, next, Math::min);
+            throw new Refused(at, size, next, failure);
         }
-        future = future.whenComplete((result, e) -> refused(at, size, e));
-        Object transaction = transaction();
-        Sent batch = sent.get();
-        if (batch == null || batch.transaction() != transaction) {
-            batch = new Sent(transaction, new ArrayList<>());
-            sent.set(batch);
-        }
-        batch.pending().add(new Pending(at, future));
     }
 
     /**
-     * Waits until the dead letters this thread sent in its current Kafka transaction are acknowledged; returns at
-     * once when it sent none, so a batch without dead letters does not wait. Call at the end of each batch, before
-     * the commit. Throws {@link Refused} when the dead-letter topic refused a copy as too large: the transaction
-     * can no longer commit, and when the batch comes again that record goes as a copy cut to fit. Any other failed
-     * send is rethrown as it came.
+     * The dead-letter topic refused a copy as too large. The transaction can no longer commit: the batch must roll
+     * back and come again, and then the record goes as a copy cut to fit. Not a failure of the data.
      */
-    public void awaitSent() {
-        Sent batch = sent.get();
-        sent.remove();
-        if (batch == null || batch.transaction() != transaction()) {
-            return;
-        }
-        kafka.flush();
-        List<Coordinates> refused = new ArrayList<>();
-        for (Pending pending : batch.pending()) {
-            try {
-                pending.future().join();
-            } catch (CompletionException e) {
-                if (!tooLarge(e)) {
-                    throw e.getCause() instanceof RuntimeException cause ? cause : e;
-                }
-                refused.add(pending.at());
-            }
-        }
-        if (!refused.isEmpty()) {
-            throw new Refused(refused);
-        }
-    }
-
-    /** The dead-letter topic refused these records' copies as too large; the batch must roll back and come again. */
     public static final class Refused extends RuntimeException {
 
-        Refused(List<Coordinates> records) {
-            super("The dead-letter topic refused the copy of " + records
-                    + " as too large; the batch rolls back, and when it comes again a copy cut to fit is sent");
+        Refused(Coordinates at, int size, int next, Throwable cause) {
+            super("The dead-letter topic refused the copy of " + at + " (" + size + " bytes) as too large; the batch"
+                    + " rolls back, and when it comes again a copy cut to " + next + " bytes is sent", cause);
         }
     }
 
@@ -177,27 +151,6 @@ public class DeadLetters {
         }
     }
 
-    private record Pending(Coordinates at, CompletableFuture<?> future) {
-    }
-
-    /** The dead letters sent in one Kafka transaction, known by the resource the transaction manager bound. */
-    private record Sent(Object transaction, List<Pending> pending) {
-    }
-
-    private Object transaction() {
-        return TransactionSynchronizationManager.getResource(kafka.getProducerFactory());
-    }
-
-    /** A copy of {@code size} bytes was refused as too large: the next is cut to half, at most to the first cut. */
-    private void refused(Coordinates at, int size, Throwable failure) {
-        if (failure != null && tooLarge(failure)) {
-            int next = Math.max(LAST_CUT, Math.min(FIRST_CUT, size / 2));
-            cuts.merge(at, next, Math::min);
-            log.warn("The dead-letter copy of {} ({} bytes) was refused as too large ({}); a copy cut to {} bytes goes when"
-                    + " its batch comes again", at, size, rootMessage(failure), next);
-        }
-    }
-
     private static boolean tooLarge(Throwable failure) {
         for (Throwable t = failure; t != null; t = t.getCause()) {
             if (t instanceof RecordTooLargeException || t instanceof RecordBatchTooLargeException) {
@@ -205,14 +158,6 @@ public class DeadLetters {
             }
         }
         return false;
-    }
-
-    private static String rootMessage(Throwable failure) {
-        Throwable root = failure;
-        while (root.getCause() != null) {
-            root = root.getCause();
-        }
-        return root.getClass().getSimpleName() + ": " + root.getMessage();
     }
 
     private static ProducerRecord<byte[], byte[]> whole(String topic, ConsumerRecord<byte[], byte[]> original,

@@ -179,6 +179,7 @@ class OversizedDeadLetterIT extends IntegrationTestSupport {
             refunds(order, 0, 3);
             noiseSent = sendAndWait(plain, new ProducerRecord<>(REFUNDS_TOPIC, 0, order.toString(), noise));
             sendAndWait(plain, headerPoison);
+            sendAndWait(plain, new ProducerRecord<>(REFUNDS_TOPIC, 0, order.toString(), "{".getBytes(StandardCharsets.UTF_8)));
             refunds(order, 3, 6);
         } finally {
             refunds.start();
@@ -188,7 +189,7 @@ class OversizedDeadLetterIT extends IntegrationTestSupport {
         assertThat(outcomes().forItem(item)).map(o -> o.text("idempotencyKey")).doesNotHaveDuplicates();
         assertThat(outcomes().forItem(item)).allSatisfy(o -> assertThat(o.topic()).isEqualTo(OutcomeCollector.ORDER_REFUNDED));
         assertThat(stockOf(item)).isEqualTo(6);
-        List<ConsumerRecord<String, byte[]>> dead = deadLettersOf(order.toString(), REFUNDS_DLT, 2);
+        List<ConsumerRecord<String, byte[]>> dead = deadLettersOf(order.toString(), REFUNDS_DLT, 3);
         ConsumerRecord<String, byte[]> cutValue = dead.get(0);
         assertThat(cutValue.serializedValueSize()).isPositive().isLessThan(SMALL_DEAD_LETTER_TOPIC);
         assertThat(noise).startsWith(cutValue.value());
@@ -207,6 +208,11 @@ class OversizedDeadLetterIT extends IntegrationTestSupport {
         assertThat(values(cutHeaders, DeadLetters.ORIGINAL_SIZE)).containsExactly("8");
         assertThat(values(cutHeaders, DeadLetters.ORIGINAL_SHA256)).containsExactly(sha256("not json".getBytes(StandardCharsets.UTF_8)));
         assertThat(values(cutHeaders, DeadLetters.REASON)).containsExactly("malformed_json");
+
+        // Sent behind the refused ones in the same transaction, it fits, and goes whole.
+        ConsumerRecord<String, byte[]> small = dead.get(2);
+        assertThat(new String(small.value(), StandardCharsets.UTF_8)).isEqualTo("{");
+        assertThat(small.headers().lastHeader(DeadLetters.TRUNCATED)).isNull();
     }
 
     @Test

@@ -64,6 +64,5 @@ class PurchaseRequestListener {
             }
         }
         publisher.publish(purchases.decide(requests));
-        deadLetters.awaitSent();
     }
 }

@@ -65,6 +65,5 @@ class RefundRequestListener {
             }
         }
         publisher.publish(refunds.decide(requests));
-        deadLetters.awaitSent();
     }
 }
