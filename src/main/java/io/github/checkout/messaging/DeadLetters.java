@@ -42,7 +42,7 @@ import org.springframework.stereotype.Component;
  * (its {@code max.message.bytes}): such a refusal dooms the transaction, so {@link #send} throws
  * {@link Refused}, the batch rolls back and comes again, and this time the record's copy is cut. A cut
  * copy carries {@code dlt-truncated: true}, the size and SHA-256 of the original value, and the names of
- * original headers left out; refused again, it is cut further, down to one with no value, which any topic
+ * original headers left out; refused again, it is cut further, down to a few kilobytes, which any topic
  * takes. The original stays on its input topic, at the offset the headers give.
  */
 @Component
@@ -59,9 +59,9 @@ public class DeadLetters {
     private static final Logger log = LoggerFactory.getLogger(DeadLetters.class);
     private static final String OURS = "dlt-";
     /** The first cut fits a topic that keeps the broker's default max.message.bytes (1 MiB), the common case. */
-    private static final int FIRST_CUT = 1_000_000;
-    /** The last cut leaves no value, key or original header and a short dlt-error: any topic takes it. */
-    private static final int LAST_CUT = 4_096;
+    static final int FIRST_CUT = 1_000_000;
+    /** The last cut keeps a short dlt-error and little else beside the dlt-* headers: any topic takes it. */
+    static final int LAST_CUT = 4_096;
 
     private final KafkaTemplate<byte[], byte[]> kafka;
     private final int sendable;
@@ -160,7 +160,7 @@ public class DeadLetters {
         return false;
     }
 
-    private static ProducerRecord<byte[], byte[]> whole(String topic, ConsumerRecord<byte[], byte[]> original,
+    static ProducerRecord<byte[], byte[]> whole(String topic, ConsumerRecord<byte[], byte[]> original,
                                                         String reason, String error) {
         Headers headers = new RecordHeaders();
         for (Header header : original.headers()) {
@@ -176,7 +176,7 @@ public class DeadLetters {
      * A copy of at most {@code budget} bytes: a key or an original header larger than a small share of the budget
      * is left out (and named), and the value is cut to what room is left.
      */
-    private static ProducerRecord<byte[], byte[]> cut(String topic, ConsumerRecord<byte[], byte[]> original,
+    static ProducerRecord<byte[], byte[]> cut(String topic, ConsumerRecord<byte[], byte[]> original,
                                                       String reason, String error, int budget) {
         int small = budget / 16;
         byte[] value = original.value();
@@ -226,7 +226,7 @@ public class DeadLetters {
     }
 
     /** The size the producer checks against max.request.size: the record alone in an uncompressed batch. */
-    private static int sizeOf(ProducerRecord<byte[], byte[]> record) {
+    static int sizeOf(ProducerRecord<byte[], byte[]> record) {
         return sizeOf(record.key(), record.value(), record.headers());
     }
 
