@@ -1,9 +1,11 @@
 package io.github.checkout.config;
 
+import io.github.checkout.messaging.DeadLetters;
 import io.github.checkout.messaging.StallMonitor;
 import java.util.Properties;
 import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.common.config.TopicConfig;
 import org.springframework.boot.kafka.autoconfigure.ConcurrentKafkaListenerContainerFactoryConfigurer;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
@@ -11,6 +13,7 @@ import org.springframework.kafka.config.ConcurrentKafkaListenerContainerFactory;
 import org.springframework.kafka.config.TopicBuilder;
 import org.springframework.kafka.core.ConsumerFactory;
 import org.springframework.kafka.core.KafkaAdmin;
+import org.springframework.kafka.core.ProducerFactory;
 import org.springframework.kafka.listener.DefaultAfterRollbackProcessor;
 import org.springframework.kafka.transaction.KafkaAwareTransactionManager;
 import org.springframework.util.backoff.ExponentialBackOff;
@@ -20,16 +23,18 @@ import org.springframework.util.backoff.ExponentialBackOff;
 class KafkaConfig {
 
     @Bean
-    KafkaAdmin.NewTopics checkoutTopics(CheckoutProperties properties) {
+    KafkaAdmin.NewTopics checkoutTopics(CheckoutProperties properties, ProducerFactory<?, ?> producers) {
         CheckoutProperties.Topics t = properties.topics();
+        // A dead-letter topic takes whatever the producer can send, so that a request is forwarded whole.
+        int deadLetterBytes = DeadLetters.largestSendable(producers.getConfigurationProperties());
         return new KafkaAdmin.NewTopics(
                 topic(t.purchaseRequests(), t.partitions()),
-                topic(t.purchaseRequestsDeadLetter(), t.partitions()),
+                deadLetterTopic(t.purchaseRequestsDeadLetter(), t.partitions(), deadLetterBytes),
                 topic(t.orderCreated(), t.partitions()),
                 topic(t.outOfStock(), t.partitions()),
                 topic(t.purchaseRejected(), t.partitions()),
                 topic(t.refundRequests(), t.partitions()),
-                topic(t.refundRequestsDeadLetter(), t.partitions()),
+                deadLetterTopic(t.refundRequestsDeadLetter(), t.partitions(), deadLetterBytes),
                 topic(t.orderRefunded(), t.partitions()),
                 topic(t.refundRejected(), t.partitions()));
     }
@@ -37,6 +42,11 @@ class KafkaConfig {
     private static NewTopic topic(String name, int partitions) {
         // No replica count: a topic the service creates gets the cluster's default replication.
         return TopicBuilder.name(name).partitions(partitions).build();
+    }
+
+    private static NewTopic deadLetterTopic(String name, int partitions, int maxMessageBytes) {
+        return TopicBuilder.name(name).partitions(partitions)
+                .config(TopicConfig.MAX_MESSAGE_BYTES_CONFIG, String.valueOf(maxMessageBytes)).build();
     }
 
     /**
