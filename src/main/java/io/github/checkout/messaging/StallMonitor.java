@@ -143,34 +143,46 @@ public class StallMonitor implements SmartLifecycle {
     }
 
     void check() {
+        Map<Watched, String> watched;
         try {
-            Map<Watched, String> watched = assigned();
-            if (watched.isEmpty()) {
-                forgetAllBut(Set.of());
-                return;
-            }
+            watched = assigned();
+        } catch (RuntimeException e) {
+            // A rebalance changed an assignment while it was read: the next check reads it again.
+            log.debug("Could not read the assigned partitions", e);
+            return;
+        }
+        try {
             Map<Watched, Long> committed = committedOffsets(watched.keySet());
             Map<TopicPartition, Long> ends = offsets(watched.keySet(), OffsetSpec.latest());
             Instant now = Instant.now();
-            for (Map.Entry<Watched, String> entry : watched.entrySet()) {
-                Watched partition = entry.getKey();
+            watched.forEach((partition, listenerId) -> {
                 Long offset = committed.get(partition);
                 Long end = ends.get(partition.partition());
                 if (offset != null && end != null) {
-                    observe(entry.getValue(), partition, offset, Math.max(0, end - offset), now);
+                    observe(listenerId, partition, offset, Math.max(0, end - offset), now);
                 }
-            }
-            forgetAllBut(watched.keySet());
-            stalled = progress.entrySet().stream()
-                    .filter(e -> e.getValue().stalledSince() != null)
-                    .map(e -> stall(e.getKey(), e.getValue()))
-                    .sorted(Comparator.comparing(Stall::since))
-                    .toList();
+            });
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return;
         } catch (Exception e) {
-            // The broker may be away, or a rebalance is changing the assignment: the next check tries again,
-            // and a partition that really does not move stays without progress until then.
-            log.debug("Stall check failed", e);
+            // The broker does not answer. A partition last seen with requests waiting has not been seen to move
+            // since, so it ages as if its offsets were read again unchanged: a broker outage stalls it too.
+            log.debug("Could not read offsets", e);
+            Instant now = Instant.now();
+            watched.forEach((partition, listenerId) -> {
+                Progress known = progress.get(partition);
+                if (known != null && known.behind() > 0) {
+                    observe(listenerId, partition, known.offset(), known.behind(), now);
+                }
+            });
         }
+        forgetAllBut(watched.keySet());
+        stalled = progress.entrySet().stream()
+                .filter(e -> e.getValue().stalledSince() != null)
+                .map(e -> stall(e.getKey(), e.getValue()))
+                .sorted(Comparator.comparing(Stall::since))
+                .toList();
     }
 
     private void observe(String listenerId, Watched partition, long offset, long behind, Instant now) {
@@ -228,9 +240,6 @@ public class StallMonitor implements SmartLifecycle {
             return gone;
         });
         lastFailures.keySet().retainAll(watched);
-        if (watched.isEmpty()) {
-            stalled = List.of();
-        }
     }
 
     /** The partitions assigned to the running listener containers of this instance, with the listener's id. */
@@ -251,6 +260,9 @@ public class StallMonitor implements SmartLifecycle {
 
     /** Each group's committed offset; where a group has committed none yet, the partition's first offset. */
     private Map<Watched, Long> committedOffsets(Set<Watched> watched) throws Exception {
+        if (watched.isEmpty()) {
+            return Map.of();
+        }
         Map<String, ListConsumerGroupOffsetsSpec> groups = new HashMap<>();
         watched.stream().collect(Collectors.groupingBy(Watched::groupId,
                         Collectors.mapping(Watched::partition, Collectors.toList())))
@@ -275,6 +287,9 @@ public class StallMonitor implements SmartLifecycle {
     }
 
     private Map<TopicPartition, Long> offsets(Set<Watched> watched, OffsetSpec spec) throws Exception {
+        if (watched.isEmpty()) {
+            return Map.of();
+        }
         Map<TopicPartition, OffsetSpec> request = new HashMap<>();
         watched.forEach(partition -> request.put(partition.partition(), spec));
         // The listeners read read_committed: an open transaction's records are not waiting yet.
