@@ -4,11 +4,13 @@ import java.util.Properties;
 import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.springframework.boot.kafka.autoconfigure.ConcurrentKafkaListenerContainerFactoryConfigurer;
+import org.springframework.boot.kafka.autoconfigure.DefaultKafkaProducerFactoryCustomizer;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
 import org.springframework.kafka.config.ConcurrentKafkaListenerContainerFactory;
 import org.springframework.kafka.config.TopicBuilder;
 import org.springframework.kafka.core.ConsumerFactory;
+import org.springframework.kafka.core.DefaultKafkaProducerFactory;
 import org.springframework.kafka.core.KafkaAdmin;
 import org.springframework.kafka.listener.DefaultAfterRollbackProcessor;
 import org.springframework.kafka.transaction.KafkaAwareTransactionManager;
@@ -36,6 +38,21 @@ class KafkaConfig {
     private static NewTopic topic(String name, int partitions) {
         // No replica count: a topic the service creates gets the cluster's default replication.
         return TopicBuilder.name(name).partitions(partitions).build();
+    }
+
+    /**
+     * Transactions that meet a broker outage: a commit that timed out is tried again rather than aborted
+     * ({@link RetriedCommits}), and a producer replacing one that failed mid-transaction fences it at once
+     * ({@link ReusedTransactionIds}).
+     */
+    @Bean
+    DefaultKafkaProducerFactoryCustomizer transactionsThroughBrokerOutages() {
+        return KafkaConfig::throughBrokerOutages;
+    }
+
+    private static <K, V> void throughBrokerOutages(DefaultKafkaProducerFactory<K, V> factory) {
+        factory.setTransactionIdSuffixStrategy(new ReusedTransactionIds());
+        factory.addPostProcessor(RetriedCommits::retryCommits);
     }
 
     /**
