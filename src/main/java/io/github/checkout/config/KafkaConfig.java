@@ -40,19 +40,14 @@ class KafkaConfig {
         return TopicBuilder.name(name).partitions(partitions).build();
     }
 
-    /**
-     * Transactions that meet a broker outage: a commit that timed out is tried again rather than aborted
-     * ({@link RetriedCommits}), and a producer replacing one that failed mid-transaction fences it at once
-     * ({@link ReusedTransactionIds}).
-     */
+    /** A transaction's commit or abort waits out a broker outage (see {@link RetriedTransactionEnds}). */
     @Bean
-    DefaultKafkaProducerFactoryCustomizer transactionsThroughBrokerOutages() {
-        return KafkaConfig::throughBrokerOutages;
+    DefaultKafkaProducerFactoryCustomizer transactionEndsRetried() {
+        return KafkaConfig::retryTransactionEnds;
     }
 
-    private static <K, V> void throughBrokerOutages(DefaultKafkaProducerFactory<K, V> factory) {
-        factory.setTransactionIdSuffixStrategy(new ReusedTransactionIds());
-        factory.addPostProcessor(RetriedCommits::retryCommits);
+    private static <K, V> void retryTransactionEnds(DefaultKafkaProducerFactory<K, V> factory) {
+        factory.addPostProcessor(RetriedTransactionEnds::retryTransactionEnds);
     }
 
     /**
