@@ -7,11 +7,13 @@ import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.common.config.TopicConfig;
 import org.springframework.boot.kafka.autoconfigure.ConcurrentKafkaListenerContainerFactoryConfigurer;
+import org.springframework.boot.kafka.autoconfigure.DefaultKafkaProducerFactoryCustomizer;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
 import org.springframework.kafka.config.ConcurrentKafkaListenerContainerFactory;
 import org.springframework.kafka.config.TopicBuilder;
 import org.springframework.kafka.core.ConsumerFactory;
+import org.springframework.kafka.core.DefaultKafkaProducerFactory;
 import org.springframework.kafka.core.KafkaAdmin;
 import org.springframework.kafka.core.ProducerFactory;
 import org.springframework.kafka.listener.DefaultAfterRollbackProcessor;
@@ -47,6 +49,16 @@ class KafkaConfig {
     private static NewTopic deadLetterTopic(String name, int partitions, int maxMessageBytes) {
         return TopicBuilder.name(name).partitions(partitions)
                 .config(TopicConfig.MAX_MESSAGE_BYTES_CONFIG, String.valueOf(maxMessageBytes)).build();
+    }
+
+    /** A transaction's commit or abort waits out a broker outage (see {@link RetriedTransactionEnds}). */
+    @Bean
+    DefaultKafkaProducerFactoryCustomizer transactionEndsRetried() {
+        return KafkaConfig::retryTransactionEnds;
+    }
+
+    private static <K, V> void retryTransactionEnds(DefaultKafkaProducerFactory<K, V> factory) {
+        factory.addPostProcessor(RetriedTransactionEnds::retryTransactionEnds);
     }
 
     /**
