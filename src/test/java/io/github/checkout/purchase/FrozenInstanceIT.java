@@ -71,7 +71,8 @@ class FrozenInstanceIT extends IntegrationTestSupport {
             a.awaitOutput(STARTED, 1, Duration.ofSeconds(90));
             b.awaitOutput(STARTED, 1, Duration.ofSeconds(90));
             String idOfA = instanceId(a);
-            assertThat(idOfA).isNotEqualTo(instanceId(b));
+            String idOfB = instanceId(b);
+            assertThat(idOfA).isNotEqualTo(idOfB);
             // Two consumer threads each, four partitions: one partition per thread once both have joined.
             await().atMost(Duration.ofSeconds(60)).untilAsserted(() ->
                     assertThat(partitionsOf(admin, lane, idOfA)).hasSize(PARTITIONS / 2));
@@ -105,10 +106,10 @@ class FrozenInstanceIT extends IntegrationTestSupport {
             }
             Instant frozen = Instant.now();
 
-            // Past A's session timeout: the coordinator has dropped A's members and B owns every partition.
+            // Past A's session timeout: the coordinator has dropped A's members and given B every partition.
             await().atMost(Duration.ofSeconds(90)).untilAsserted(() -> {
-                assertThat(partitionsOf(admin, lane, idOfA)).isEmpty();
                 assertThat(b.isAlive()).isTrue();
+                assertThat(partitionsOf(admin, lane, idOfB)).hasSize(PARTITIONS);
             });
             System.out.printf("FrozenInstanceIT: B took over the partitions of frozen A after %.1f s%n",
                     Duration.between(frozen, Instant.now()).toMillis() / 1000.0);
