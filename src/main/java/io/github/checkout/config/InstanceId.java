@@ -8,18 +8,23 @@ import java.nio.channels.FileChannel;
 import java.nio.channels.FileLock;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.LinkedHashSet;
+import java.util.List;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
- * This instance's stable id, the base of its static group membership and of its transactional ids.
- * Two instances running at once must never share it; a restart of the same instance must get it back.
+ * This instance's stable id, the base of its static group memberships and of its transactional ids.
+ * Two instances running at once in one consumer group must never share it; a restart of the same
+ * instance must get it back.
  *
  * <p>{@code checkout.instance-id} when set (in production: the pod name of a StatefulSet). Otherwise
  * {@code <host name>-<slot>}: the slot is the lowest number N for which this process holds an OS file
- * lock on {@code checkout-<group>-<N>.lock} in {@code java.io.tmpdir}. The lock is held until the
- * context closes or the process ends, however it ends, so a restart after kill -9 gets the same slot
- * while a frozen process keeps its own, and two instances on one host get distinct ids.
+ * lock on {@code checkout-<group>-<N>.lock} in {@code java.io.tmpdir}, for each of its consumer groups.
+ * The locks are held until the context closes or the process ends, however it ends, so a restart after
+ * kill -9 gets the same slot while a frozen process keeps its own, and two instances on one host get
+ * distinct ids.
  */
 public final class InstanceId implements AutoCloseable {
 
@@ -32,35 +37,39 @@ public final class InstanceId implements AutoCloseable {
     private static final Set<Path> HELD = ConcurrentHashMap.newKeySet();
 
     private final String value;
-    private final Path slotFile;
-    private final FileChannel slot;
+    private final List<Slot> slots;
 
-    private InstanceId(String value, Path slotFile, FileChannel slot) {
-        this.value = value;
-        this.slotFile = slotFile;
-        this.slot = slot;
+    private record Slot(Path file, FileChannel channel) {
     }
 
-    /** The configured id, or the host name and the lowest free slot of {@code group} in {@code lockDirectory}. */
-    static InstanceId resolve(String configured, String group, Path lockDirectory) {
+    private InstanceId(String value, List<Slot> slots) {
+        this.value = value;
+        this.slots = slots;
+    }
+
+    /** The configured id, or the host name and the lowest slot free in every one of {@code groups}. */
+    static InstanceId resolve(String configured, List<String> groups, Path lockDirectory) {
         if (configured != null) {
-            return new InstanceId(configured, null, null);
+            return new InstanceId(configured, List.of());
         }
         String host = safe(hostName());
         for (int n = 0; n < MAX_SLOTS; n++) {
-            Path file = lockDirectory.resolve("checkout-" + safe(group) + "-" + n + ".lock").toAbsolutePath();
-            if (!HELD.add(file)) {
-                continue;
+            List<Slot> held = new ArrayList<>();
+            for (String group : new LinkedHashSet<>(groups)) {
+                Slot slot = tryLock(lockDirectory.resolve("checkout-" + safe(group) + "-" + n + ".lock").toAbsolutePath());
+                if (slot == null) {
+                    release(held);
+                    held = null;
+                    break;
+                }
+                held.add(slot);
             }
-            FileChannel channel = tryLock(file);
-            if (channel == null) {
-                HELD.remove(file);
-                continue;
+            if (held != null) {
+                String suffix = "-" + n;
+                return new InstanceId(host.substring(0, Math.min(host.length(), MAX_LENGTH - suffix.length())) + suffix, held);
             }
-            String suffix = "-" + n;
-            return new InstanceId(host.substring(0, Math.min(host.length(), MAX_LENGTH - suffix.length())) + suffix, file, channel);
         }
-        throw new IllegalStateException("All " + MAX_SLOTS + " instance slots of group " + group + " in " + lockDirectory
+        throw new IllegalStateException("All " + MAX_SLOTS + " instance slots of the groups " + groups + " in " + lockDirectory
                 + " are taken; set checkout.instance-id (CHECKOUT_INSTANCE_ID) to a distinct id per instance");
     }
 
@@ -70,18 +79,12 @@ public final class InstanceId implements AutoCloseable {
 
     /** True when the id was derived from the host name and a slot, not configured. */
     public boolean derived() {
-        return slot != null;
+        return !slots.isEmpty();
     }
 
     @Override
-    public void close() throws IOException {
-        if (slot != null) {
-            try {
-                slot.close();
-            } finally {
-                HELD.remove(slotFile);
-            }
-        }
+    public void close() {
+        release(slots);
     }
 
     @Override
@@ -89,33 +92,41 @@ public final class InstanceId implements AutoCloseable {
         return value;
     }
 
-    private static FileChannel tryLock(Path file) {
+    private static Slot tryLock(Path file) {
+        if (!HELD.add(file)) {
+            return null;
+        }
         FileChannel channel;
         try {
             channel = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.WRITE);
         } catch (IOException e) {
+            HELD.remove(file);
             throw new UncheckedIOException("Cannot open the instance slot file " + file
                     + "; set checkout.instance-id (CHECKOUT_INSTANCE_ID) instead", e);
         }
         try {
             FileLock lock = channel.tryLock();
             if (lock != null) {
-                return channel;
+                return new Slot(file, channel);
             }
         } catch (IOException e) {
-            closeQuietly(channel);
+            release(List.of(new Slot(file, channel)));
             throw new UncheckedIOException("Cannot lock the instance slot file " + file
                     + "; set checkout.instance-id (CHECKOUT_INSTANCE_ID) instead", e);
         }
-        closeQuietly(channel);
+        release(List.of(new Slot(file, channel)));
         return null;
     }
 
-    private static void closeQuietly(FileChannel channel) {
-        try {
-            channel.close();
-        } catch (IOException ignored) {
-            // Nothing was locked through it.
+    private static void release(List<Slot> slots) {
+        for (Slot slot : slots) {
+            try {
+                slot.channel().close();
+            } catch (IOException ignored) {
+                // The lock goes with the descriptor either way.
+            } finally {
+                HELD.remove(slot.file());
+            }
         }
     }
 

@@ -1,6 +1,7 @@
 package io.github.checkout.config;
 
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Properties;
 import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
@@ -27,8 +28,8 @@ class KafkaConfig {
 
     @Bean(destroyMethod = "close")
     InstanceId instanceId(CheckoutProperties properties) {
-        InstanceId id = InstanceId.resolve(properties.instanceId(), properties.groups().purchases(),
-                Path.of(System.getProperty("java.io.tmpdir")));
+        InstanceId id = InstanceId.resolve(properties.instanceId(),
+                List.of(properties.groups().purchases(), properties.groups().refunds()), Path.of(System.getProperty("java.io.tmpdir")));
         log.info("Instance id {}{}", id, id.derived() ? " (host name and the lowest free slot; set checkout.instance-id to choose it)" : "");
         return id;
     }

@@ -33,6 +33,10 @@ class TransactionalIdFencing implements SmartLifecycle {
 
     @Override
     public void start() {
+        running = true;
+        if (!producers.transactionCapable()) {
+            return;
+        }
         long started = System.nanoTime();
         List<Producer<?, ?>> created = new ArrayList<>(ids);
         try {
@@ -49,7 +53,6 @@ class TransactionalIdFencing implements SmartLifecycle {
         } finally {
             created.forEach(Producer::close);
         }
-        running = true;
     }
 
     @Override

@@ -44,7 +44,7 @@ public final class ServiceProcess implements AutoCloseable {
     private Process process;
 
     private ServiceProcess(List<String> arguments, Map<String, String> environment, Path output) {
-        List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx512m"));
+        List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString()));
         // Knobs for measuring other settings by hand, e.g. -Dservice.args=--spring.kafka.consumer.properties.group.protocol=consumer
         command.addAll(words(System.getProperty("service.jvm", "")));
         command.addAll(List.of("-jar", JAR.toString()));
