@@ -23,7 +23,7 @@ public record CheckoutProperties(
         @Valid @NotNull @DefaultValue Batch batch,
         @Valid @NotNull @DefaultValue Retry retry,
         @Valid @NotNull @DefaultValue Groups groups,
-        /* this instance's stable id: its static group membership and transactional ids (README, "When things fail") */
+        /* this instance's stable id: its static group membership and transactional ids; unset, the host name and a slot (InstanceId) */
         @Pattern(regexp = "[A-Za-z0-9._-]{1,100}") String instanceId,
         /* a partition that has lag but has not advanced for this long is reported as stalled */
         @NotNull @DurationMin(seconds = 1) @DefaultValue("60s") Duration stallAfter,

@@ -2,10 +2,14 @@ package io.github.checkout.config;
 
 import io.github.checkout.messaging.DeadLetters;
 import io.github.checkout.messaging.StallMonitor;
+import java.nio.file.Path;
+import java.util.List;
 import java.util.Properties;
 import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.common.config.TopicConfig;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import org.springframework.boot.kafka.autoconfigure.ConcurrentKafkaListenerContainerFactoryConfigurer;
 import org.springframework.boot.kafka.autoconfigure.DefaultKafkaProducerFactoryCustomizer;
 import org.springframework.context.annotation.Bean;
@@ -14,6 +18,7 @@ import org.springframework.kafka.config.ConcurrentKafkaListenerContainerFactory;
 import org.springframework.kafka.config.TopicBuilder;
 import org.springframework.kafka.core.ConsumerFactory;
 import org.springframework.kafka.core.DefaultKafkaProducerFactory;
+import org.springframework.kafka.core.DefaultTransactionIdSuffixStrategy;
 import org.springframework.kafka.core.KafkaAdmin;
 import org.springframework.kafka.core.ProducerFactory;
 import org.springframework.kafka.listener.DefaultAfterRollbackProcessor;
@@ -23,6 +28,34 @@ import org.springframework.util.backoff.ExponentialBackOff;
 /** Topics, and the transactional batch listener container that reads purchase and refund requests. */
 @Configuration(proxyBeanMethods = false)
 class KafkaConfig {
+
+    private static final Logger log = LoggerFactory.getLogger(KafkaConfig.class);
+
+    @Bean(destroyMethod = "close")
+    InstanceId instanceId(CheckoutProperties properties) {
+        InstanceId id = InstanceId.resolve(properties.instanceId(),
+                List.of(properties.groups().purchases(), properties.groups().refunds()), Path.of(System.getProperty("java.io.tmpdir")));
+        log.info("Instance id {}{}", id, id.derived() ? " (host name and the lowest free slot; set checkout.instance-id to choose it)" : "");
+        return id;
+    }
+
+    /**
+     * The transactional ids of this instance: {@code <spring.kafka.producer.transaction-id-prefix><instance id>-<n>}
+     * with n below {@link #transactionalIds}, reused, never new ones. A restart therefore takes over, and
+     * fences, exactly the ids its predecessor had open transactions under ({@link TransactionalIdFencing}).
+     */
+    @Bean
+    DefaultKafkaProducerFactoryCustomizer stableTransactionalIds(InstanceId instanceId, CheckoutProperties properties) {
+        return factory -> {
+            factory.setTransactionIdPrefix(factory.getTransactionIdPrefix() + instanceId.value() + "-");
+            factory.setTransactionIdSuffixStrategy(new DefaultTransactionIdSuffixStrategy(transactionalIds(properties)));
+        };
+    }
+
+    /** One producer per consumer thread of the purchase and the refund listener, each held for its batch's transaction. */
+    static int transactionalIds(CheckoutProperties properties) {
+        return 2 * properties.concurrency();
+    }
 
     @Bean
     KafkaAdmin.NewTopics checkoutTopics(CheckoutProperties properties, ProducerFactory<?, ?> producers) {
@@ -74,7 +107,8 @@ class KafkaConfig {
             ConsumerFactory<Object, Object> consumerFactory,
             KafkaAwareTransactionManager<Object, Object> kafkaTransactionManager,
             CheckoutProperties properties,
-            StallMonitor stalls) {
+            StallMonitor stalls,
+            InstanceId instanceId) {
         var factory = new ConcurrentKafkaListenerContainerFactory<Object, Object>();
         configurer.configure(factory, consumerFactory);
         factory.setBatchListener(true);
@@ -87,7 +121,16 @@ class KafkaConfig {
         overrides.setProperty(ConsumerConfig.FETCH_MAX_WAIT_MS_CONFIG, String.valueOf(properties.batch().maxWait().toMillis()));
         // Per container: the factory does not copy its own kafkaConsumerProperties into the containers it
         // creates (spring-kafka#1808), so set on the factory they would be silently ignored.
-        factory.setContainerCustomizer(container -> container.getContainerProperties().getKafkaConsumerProperties().putAll(overrides));
+        factory.setContainerCustomizer(container -> {
+            container.getContainerProperties().getKafkaConsumerProperties().putAll(overrides);
+            // Static membership: a restarted instance takes its partitions back at once, no rebalance and no
+            // wait for the session timeout. The container appends "-<thread index>" for each consumer thread.
+            container.getContainerProperties().getKafkaConsumerProperties()
+                    .setProperty(ConsumerConfig.GROUP_INSTANCE_ID_CONFIG, instanceId.value() + "-" + container.getListenerId());
+            // Fenced means another process took over this instance's id: stop, and let ExitOnFatalConsumerStop end the
+            // process, rather than create a new producer that fences the other one back.
+            container.getContainerProperties().setStopContainerWhenFenced(true);
+        });
 
         ExponentialBackOff backOff = new ExponentialBackOff(properties.retry().initialInterval().toMillis(), 2.0);
         backOff.setMaxInterval(properties.retry().maxInterval().toMillis());

@@ -36,8 +36,9 @@ public final class ExitOnFatalConsumerStop implements SmartApplicationListener {
     private enum Cause {
         AUTH("Kafka refused its credentials or its rights; check the spring.kafka security settings (user,"
                 + " password, SASL mechanism, TLS) and the ACLs of its topics and consumer group"),
-        FENCED("another instance with the same group.instance.id or transactional id fenced it; give each"
-                + " instance its own id"),
+        FENCED("another process took over this instance's id (checkout.instance-id), so the broker fenced its"
+                + " consumers and producers; two running instances must never share an id, or they fence each"
+                + " other in turn"),
         ERROR("a fatal error (java.lang.Error) ended its consumer thread; see the stack trace above"),
         NO_OFFSET("its consumer group has no committed offset for a partition and no reset policy"),
         FAILED_TO_START("its consumer thread did not start"),

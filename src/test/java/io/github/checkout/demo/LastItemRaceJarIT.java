@@ -2,11 +2,9 @@ package io.github.checkout.demo;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import java.io.File;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
+import io.github.checkout.support.ServiceProcess;
 import java.nio.file.Path;
-import java.util.concurrent.TimeUnit;
+import java.time.Duration;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -19,27 +17,14 @@ class LastItemRaceJarIT {
 
     @Test
     void theJarOnItsEmbeddedDefault_sellsTheLastItemOnce(@TempDir Path dir) throws Exception {
-        Path jar = Path.of("target", "oversell-proof-checkout.jar");
-        assertThat(jar).exists();
-        Path output = dir.resolve("output.txt");
-        ProcessBuilder builder = new ProcessBuilder(
-                Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-jar", jar.toString(), "--buyers=50")
-                .redirectErrorStream(true).redirectOutput(output.toFile());
-        for (String setting : new String[] {"SPRING_KAFKA_BOOTSTRAP_SERVERS", "SPRING_DATASOURCE_URL",
-                "SPRING_DATASOURCE_USERNAME", "SPRING_DATASOURCE_PASSWORD"}) {
-            builder.environment().remove(setting);
-        }
-        builder.directory(new File("."));
-        Process run = builder.start();
-        boolean ended = run.waitFor(3, TimeUnit.MINUTES);
-        if (!ended) {
-            run.destroyForcibly();
-        }
-        String printed = Files.readString(output, StandardCharsets.UTF_8);
+        try (ServiceProcess run = ServiceProcess.onItsEmbeddedDefault(dir.resolve("output.txt"), "--buyers=50").start()) {
+            boolean ended = run.waitFor(Duration.ofMinutes(3));
+            String printed = run.output();
 
-        assertThat(ended).as("the run ended within 3 minutes:%n%s", printed).isTrue();
-        assertThat(run.exitValue()).as(printed).isZero();
-        assertThat(printed).containsPattern("Buyers +50").containsPattern("Orders created +1\\b")
-                .containsPattern("Out of stock +49").containsPattern("Undecided +0").containsPattern("Oversold +0");
+            assertThat(ended).as("the run ended within 3 minutes:%n%s", printed).isTrue();
+            assertThat(run.exitValue()).as(printed).isZero();
+            assertThat(printed).containsPattern("Buyers +50").containsPattern("Orders created +1\\b")
+                    .containsPattern("Out of stock +49").containsPattern("Undecided +0").containsPattern("Oversold +0");
+        }
     }
 }

@@ -95,14 +95,8 @@ class UndecidableRequestIT extends IntegrationTestSupport {
         UUID item = newItem(1_000);
         String run = UUID.randomUUID().toString();
         List<String> keys = fiveHundredKeys(run);
-        MessageListenerContainer container = listeners.getListenerContainer("purchase-requests");
-        container.stop();
-        sendOnPartitionZero(item, keys);
 
-        try (HeldLock held = HeldLock.take()) {
-            container.start();
-            await().atMost(Duration.ofSeconds(60)).until(held::somebodyWaits);
-
+        try (HeldLock held = heldInTheMiddleOfASplit(item, keys)) {
             // Partition 0 is held in the middle of splitting its batch; partition 1 keeps flowing.
             UUID other = newItem(10);
             for (int i = 0; i < 10; i++) {
@@ -136,13 +130,8 @@ class UndecidableRequestIT extends IntegrationTestSupport {
         UUID item = newItem(1_000);
         String run = UUID.randomUUID().toString();
         List<String> keys = fiveHundredKeys(run);
-        MessageListenerContainer container = listeners.getListenerContainer("purchase-requests");
-        container.stop();
-        sendOnPartitionZero(item, keys);
 
-        try (HeldLock held = HeldLock.take()) {
-            container.start();
-            await().atMost(Duration.ofSeconds(60)).until(held::somebodyWaits);
+        try (HeldLock held = heldInTheMiddleOfASplit(item, keys)) {
             database.cut();
         }
         // The held call ends on a cut connection, and nothing can be decided while the database is away:
@@ -197,14 +186,24 @@ class UndecidableRequestIT extends IntegrationTestSupport {
         return keys;
     }
 
-    /** All on partition 0, produced before the listener starts, so that they arrive as one batch. */
-    private static void sendOnPartitionZero(UUID item, List<String> keys) {
+    /**
+     * Sends the requests on partition 0 while its listener is stopped, so that they arrive as one batch,
+     * then starts the listener and returns once the "wait" key's insert waits on the test's lock: the
+     * batch has failed, and is being split.
+     */
+    private HeldLock heldInTheMiddleOfASplit(UUID item, List<String> keys) {
+        MessageListenerContainer container = listeners.getListenerContainer("purchase-requests");
+        container.stop();
         for (String key : keys) {
             var record = new ProducerRecord<>(PURCHASES, 0, item.toString(), json(key, userOf(key), item, 1).getBytes(StandardCharsets.UTF_8));
             record.headers().add("trace-id", key.getBytes(StandardCharsets.UTF_8));
             send(record);
         }
         producer().flush();
+        HeldLock held = HeldLock.take();
+        container.start();
+        await().atMost(Duration.ofSeconds(60)).until(held::somebodyWaits);
+        return held;
     }
 
     /** The same user for the same key, so the dead letter's bytes can be compared. */

@@ -6,6 +6,7 @@ import static io.github.checkout.support.OutcomeCollector.PURCHASE_REJECTED;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import io.github.checkout.config.InstanceId;
 import io.github.checkout.support.IntegrationTestSupport;
 import io.github.checkout.support.OutcomeCollector.Outcome;
 import java.nio.charset.StandardCharsets;
@@ -50,9 +51,18 @@ class PurchaseFlowIT extends IntegrationTestSupport {
     }
 
     @Test
-    void transactionalIdPrefixIsUniquePerInstance(@Autowired ProducerFactory<?, ?> producers) {
-        assertThat(producers.getTransactionIdPrefix())
-                .matches("order-processor-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}-");
+    void transactionalIdsAreThePurchaseGroupAndTheStableInstanceId(@Autowired ProducerFactory<?, ?> producers,
+                                                                   @Autowired InstanceId instanceId) {
+        assertThat(instanceId.value()).matches("[A-Za-z0-9._-]+-[0-9]+");
+        assertThat(producers.getTransactionIdPrefix()).isEqualTo("order-processor-" + instanceId.value() + "-");
+    }
+
+    @Test
+    void bothListenersAreStaticMembersUnderTheInstanceId(@Autowired KafkaListenerEndpointRegistry listeners,
+                                                         @Autowired InstanceId instanceId) {
+        assertThat(listeners.getListenerContainers()).hasSize(2).allSatisfy(container ->
+                assertThat(container.getContainerProperties().getKafkaConsumerProperties())
+                        .containsEntry("group.instance.id", instanceId.value() + "-" + container.getListenerId()));
     }
 
     @Test
