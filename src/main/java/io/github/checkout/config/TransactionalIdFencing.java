@@ -5,6 +5,7 @@ import java.util.List;
 import org.apache.kafka.clients.producer.Producer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.springframework.boot.autoconfigure.condition.ConditionalOnBooleanProperty;
 import org.springframework.context.SmartLifecycle;
 import org.springframework.kafka.core.ProducerFactory;
 import org.springframework.kafka.listener.AbstractMessageListenerContainer;
@@ -15,9 +16,11 @@ import org.springframework.stereotype.Component;
  * then aborts whatever transaction a crashed predecessor left open under that id, at once instead of
  * after {@code transaction.timeout.ms}: until then its pending offsets hold back the new consumers'
  * offset fetch, and its pending outcomes hold back every {@code read_committed} reader of those partitions.
- * The producers go back to the factory's cache, ready for the listeners.
+ * The producers go back to the factory's cache, ready for the listeners. Not in the operator commands'
+ * mode, whose listeners stay stopped and which needs no broker.
  */
 @Component
+@ConditionalOnBooleanProperty(name = "spring.kafka.listener.auto-startup", matchIfMissing = true)
 class TransactionalIdFencing implements SmartLifecycle {
 
     private static final Logger log = LoggerFactory.getLogger(TransactionalIdFencing.class);
