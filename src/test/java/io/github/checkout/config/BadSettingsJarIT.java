@@ -2,9 +2,8 @@ package io.github.checkout.config;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.github.checkout.support.ServiceProcess;
 import io.github.checkout.support.TestInfrastructure;
-import java.io.File;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
@@ -12,12 +11,12 @@ import java.sql.DriverManager;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
-import java.util.concurrent.TimeUnit;
 import org.apache.kafka.common.security.auth.SecurityProtocol;
 import org.apache.kafka.common.test.JaasUtils;
 import org.apache.kafka.common.test.KafkaClusterTestKit;
@@ -136,12 +135,7 @@ class BadSettingsJarIT {
     }
 
     private static Map<String, String> plainKafkaAndDatabase() {
-        Map<String, Object> shared = TestInfrastructure.springProperties();
-        return Map.of(
-                "SPRING_KAFKA_BOOTSTRAP_SERVERS", (String) shared.get("spring.kafka.bootstrap-servers"),
-                "SPRING_DATASOURCE_URL", (String) shared.get("spring.datasource.url"),
-                "SPRING_DATASOURCE_USERNAME", (String) shared.get("spring.datasource.username"),
-                "SPRING_DATASOURCE_PASSWORD", (String) shared.get("spring.datasource.password"));
+        return ServiceProcess.testInfrastructureSettings();
     }
 
     private record Ended(int status, String output) {
@@ -149,24 +143,11 @@ class BadSettingsJarIT {
 
     /** Runs the packaged jar with exactly these settings as environment variables, until it ends. */
     private Ended runJar(Map<String, String> settings, String... args) throws Exception {
-        Path jar = Path.of("target", "oversell-proof-checkout.jar");
-        assertThat(jar).exists();
-        Path output = Files.createTempFile(dir, "output", ".txt");
-        List<String> command = new ArrayList<>(List.of(
-                Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-jar", jar.toString()));
-        command.addAll(List.of(args));
-        ProcessBuilder builder = new ProcessBuilder(command)
-                .redirectErrorStream(true).redirectOutput(output.toFile()).directory(new File("."));
-        builder.environment().keySet().removeIf(name -> name.startsWith("SPRING_") || name.startsWith("CHECKOUT_"));
-        builder.environment().putAll(settings);
-        Process run = builder.start();
-        boolean ended = run.waitFor(2, TimeUnit.MINUTES);
-        if (!ended) {
-            run.destroyForcibly().waitFor();
+        try (ServiceProcess run = ServiceProcess.withSettings(settings, Files.createTempFile(dir, "output", ".txt"), args).start()) {
+            boolean ended = run.waitFor(Duration.ofMinutes(2));
+            assertThat(ended).as("the jar ended within 2 minutes:%n%s", run.output()).isTrue();
+            return new Ended(run.exitValue(), run.output());
         }
-        String printed = Files.readString(output, StandardCharsets.UTF_8);
-        assertThat(ended).as("the jar ended within 2 minutes:%n%s", printed).isTrue();
-        return new Ended(run.exitValue(), printed);
     }
 
     private static void admin(String sql) throws SQLException {

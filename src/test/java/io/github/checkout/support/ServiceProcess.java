@@ -35,8 +35,6 @@ import tools.jackson.databind.json.JsonMapper;
 public final class ServiceProcess implements AutoCloseable {
 
     public static final Path JAR = Path.of("target", "oversell-proof-checkout.jar");
-    private static final List<String> CONNECTION_SETTINGS = List.of("SPRING_KAFKA_BOOTSTRAP_SERVERS", "SPRING_DATASOURCE_URL",
-            "SPRING_DATASOURCE_USERNAME", "SPRING_DATASOURCE_PASSWORD");
 
     private final List<String> command;
     private final Map<String, String> environment;
@@ -69,14 +67,24 @@ public final class ServiceProcess implements AutoCloseable {
      * that it cannot disturb other tests. Its output is appended to {@code output} across restarts.
      */
     public static ServiceProcess onTestInfrastructure(Lane lane, Path output, String... arguments) {
-        Map<String, Object> infrastructure = TestInfrastructure.springProperties();
         List<String> all = new ArrayList<>(lane.arguments());
         all.addAll(List.of(arguments));
-        return new ServiceProcess(all, Map.of(
+        return new ServiceProcess(all, testInfrastructureSettings(), output);
+    }
+
+    /** The jar with exactly these settings as environment variables, and nothing else of the caller's. */
+    public static ServiceProcess withSettings(Map<String, String> settings, Path output, String... arguments) {
+        return new ServiceProcess(List.of(arguments), settings, output);
+    }
+
+    /** The environment variables that point the jar at the test JVM's broker and database. */
+    public static Map<String, String> testInfrastructureSettings() {
+        Map<String, Object> infrastructure = TestInfrastructure.springProperties();
+        return Map.of(
                 "SPRING_KAFKA_BOOTSTRAP_SERVERS", (String) infrastructure.get("spring.kafka.bootstrap-servers"),
                 "SPRING_DATASOURCE_URL", (String) infrastructure.get("spring.datasource.url"),
                 "SPRING_DATASOURCE_USERNAME", (String) infrastructure.get("spring.datasource.username"),
-                "SPRING_DATASOURCE_PASSWORD", (String) infrastructure.get("spring.datasource.password")), output);
+                "SPRING_DATASOURCE_PASSWORD", (String) infrastructure.get("spring.datasource.password"));
     }
 
     /** Starts the process (again, after it was killed); its output is appended to the same file. */
@@ -85,7 +93,8 @@ public final class ServiceProcess implements AutoCloseable {
         assertThat(process == null || !process.isAlive()).as("already running").isTrue();
         ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true)
                 .redirectOutput(ProcessBuilder.Redirect.appendTo(output.toFile())).directory(new File("."));
-        CONNECTION_SETTINGS.forEach(builder.environment()::remove);
+        // Nothing of the caller's own settings leaks in: only what this process was given.
+        builder.environment().keySet().removeIf(name -> name.startsWith("SPRING_") || name.startsWith("CHECKOUT_"));
         builder.environment().putAll(environment);
         try {
             process = builder.start();
