@@ -111,7 +111,7 @@ class StockLedgerIT extends IntegrationTestSupport {
                         .param("key", "ledger-race-" + item + "-" + thread + "-" + i).param("user", UUID.randomUUID())
                         .param("item", item).query(Integer.class).single());
 
-        assertThat(answers).isNotEmpty();
+        assertThat(answers).hasSize(8 * 25);
         assertThat(stockOf(item)).isEqualTo(100 - ordersOf(item))
                 .isEqualTo(ledgerOf(item).stream().mapToInt(Row::delta).sum());
         assertThat(auditViolations()).isEmpty();

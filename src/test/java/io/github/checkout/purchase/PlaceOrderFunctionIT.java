@@ -238,7 +238,8 @@ class PlaceOrderFunctionIT extends IntegrationTestSupport {
      */
     @RepeatedTest(5)
     void batchesDecideExactlyAsSingleCallsInOrder() {
-        Random random = new Random();
+        long seed = System.nanoTime();
+        Random random = new Random(seed);
         int[] stocks = {0, 1, 3, 8};
         List<UUID> batchItems = new ArrayList<>();
         List<UUID> singleItems = new ArrayList<>();
@@ -277,15 +278,15 @@ class PlaceOrderFunctionIT extends IntegrationTestSupport {
         for (int r = 0; r < picks.size(); r++) {
             PurchaseGateway.Decision b = fromBatches.get(r);
             Map<String, Object> s = fromSingles.get(r);
-            String request = "request " + r + " " + Arrays.toString(picks.get(r));
+            String request = "seed " + seed + ", request " + r + " " + Arrays.toString(picks.get(r));
             assertThat(b.kind().name()).as(request).isEqualTo(s.get("outcome"));
             assertThat(b.stock()).as(request).isEqualTo(s.get("stock"));
             assertThat(b.errorCode()).as(request).isEqualTo(s.get("error_code"));
             assertThat(b.orderId() == null).as(request).isEqualTo(s.get("order_id") == null);
         }
         for (int i = 0; i < stocks.length; i++) {
-            assertThat(stockOf(batchItems.get(i))).isEqualTo(stockOf(singleItems.get(i)));
-            assertThat(ordersOf(batchItems.get(i))).isEqualTo(ordersOf(singleItems.get(i)));
+            assertThat(stockOf(batchItems.get(i))).as("seed %d", seed).isEqualTo(stockOf(singleItems.get(i)));
+            assertThat(ordersOf(batchItems.get(i))).as("seed %d", seed).isEqualTo(ordersOf(singleItems.get(i)));
         }
     }
 
