@@ -78,15 +78,8 @@ class FrozenInstanceIT extends IntegrationTestSupport {
                     assertThat(partitionsOf(admin, lane, idOfA)).hasSize(PARTITIONS / 2));
             int partitionOfA = partitionsOf(admin, lane, idOfA).iterator().next().partition();
 
-            sender.scheduleAtFixedRate(() -> {
-                if (stop.get() || sent.get() >= MAX_REQUESTS) {
-                    return;
-                }
-                int i = sent.getAndIncrement();
-                UUID item = flowing.get(i % flowing.size());
-                send(new ProducerRecord<>(lane.purchaseRequests(), i % PARTITIONS, item.toString(),
-                        json(lane.prefix() + "-" + i, UUID.randomUUID(), item, 1).getBytes(StandardCharsets.UTF_8)));
-            }, 0, PACE.toMillis(), TimeUnit.MILLISECONDS);
+            sender.scheduleAtFixedRate(pacedRequests(lane.purchaseRequests(), lane.prefix(), flowing, PARTITIONS, MAX_REQUESTS, sent, stop),
+                    0, PACE.toMillis(), TimeUnit.MILLISECONDS);
             awaitDecisionsAfter(outcomes, Instant.EPOCH, 100);
 
             // Forced overlap: A's consumer thread waits in the database, inside its batch, when it is frozen.

@@ -9,7 +9,6 @@ import io.github.checkout.support.ServiceProcess.Lane;
 import io.github.checkout.support.ServiceProcess.Outcomes;
 import io.github.checkout.support.ServiceProcess.Seen;
 import io.github.checkout.support.TestInfrastructure;
-import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -75,15 +74,8 @@ class RepeatedKillIT extends IntegrationTestSupport {
                 "--spring.kafka.producer.properties.transaction.timeout.ms=60000").start();
              Outcomes outcomes = new Outcomes(lane)) {
             service.awaitOutput(STARTED, 1, Duration.ofSeconds(90));
-            sender.scheduleAtFixedRate(() -> {
-                if (stop.get() || sent.get() >= MAX_REQUESTS) {
-                    return;
-                }
-                int i = sent.getAndIncrement();
-                UUID item = items.get(i % items.size());
-                send(new ProducerRecord<>(lane.purchaseRequests(), i % PARTITIONS, item.toString(),
-                        json(lane.prefix() + "-" + i, UUID.randomUUID(), item, 1).getBytes(StandardCharsets.UTF_8)));
-            }, 0, PACE.toMillis(), TimeUnit.MILLISECONDS);
+            sender.scheduleAtFixedRate(pacedRequests(lane.purchaseRequests(), lane.prefix(), items, PARTITIONS, MAX_REQUESTS, sent, stop),
+                    0, PACE.toMillis(), TimeUnit.MILLISECONDS);
 
             for (int kill = 1; kill <= KILLS; kill++) {
                 awaitDecisionsAfter(outcomes, kill == 1 ? Instant.EPOCH : resumed.get(kill - 2), 150, service);

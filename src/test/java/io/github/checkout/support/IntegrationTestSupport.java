@@ -9,6 +9,8 @@ import java.util.Map;
 import java.util.Queue;
 import java.util.UUID;
 import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
@@ -149,6 +151,24 @@ public abstract class IntegrationTestSupport {
                 SEND_ERRORS.add(error);
             }
         });
+    }
+
+    /**
+     * One step of a paced stream of purchase requests, for a scheduled executor: request i, keyed
+     * {@code <prefix>-<i>}, buys one of {@code items[i % n]} on partition {@code i % partitions}; nothing
+     * once {@code stop} is set or {@code max} were sent. {@code sent} counts them.
+     */
+    protected static Runnable pacedRequests(String topic, String prefix, List<UUID> items, int partitions, int max,
+                                            AtomicInteger sent, AtomicBoolean stop) {
+        return () -> {
+            if (stop.get() || sent.get() >= max) {
+                return;
+            }
+            int i = sent.getAndIncrement();
+            UUID item = items.get(i % items.size());
+            send(new ProducerRecord<>(topic, i % partitions, item.toString(),
+                    json(prefix + "-" + i, UUID.randomUUID(), item, 1).getBytes(StandardCharsets.UTF_8)));
+        };
     }
 
     protected static String json(String key, UUID user, UUID item, int quantity) {
