@@ -3,6 +3,7 @@ package io.github.checkout.purchase;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import io.github.checkout.support.AfterPublish;
 import io.github.checkout.support.IntegrationTestSupport;
 import io.github.checkout.support.KafkaBrokerProcess;
 import java.time.Duration;
@@ -29,10 +30,8 @@ import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.serialization.StringDeserializer;
 import org.apache.kafka.common.serialization.StringSerializer;
-import org.aopalliance.intercept.MethodInterceptor;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Test;
-import org.springframework.aop.framework.ProxyFactory;
 import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.beans.factory.annotation.Autowired;
 import org.springframework.beans.factory.config.BeanPostProcessor;
@@ -104,26 +103,13 @@ class BrokerRestartIT extends IntegrationTestSupport {
          */
         @Bean
         static BeanPostProcessor killBrokerMidTransaction(ObjectProvider<KafkaTemplate<byte[], byte[]>> kafka) {
-            return new BeanPostProcessor() {
-                @Override
-                public Object postProcessAfterInitialization(Object bean, String name) {
-                    if (!name.equals("outcomePublisher")) {
-                        return bean;
-                    }
-                    ProxyFactory proxy = new ProxyFactory(bean);
-                    proxy.setProxyTargetClass(true);
-                    proxy.addAdvice((MethodInterceptor) call -> {
-                        Object result = call.proceed();
-                        if (call.getMethod().getName().equals("publish") && KILL.compareAndSet(true, false)) {
-                            kafka.getObject().flush();
-                            broker().kill();
-                            KILLED.countDown();
-                        }
-                        return result;
-                    });
-                    return proxy.getProxy();
+            return AfterPublish.inject(() -> {
+                if (KILL.compareAndSet(true, false)) {
+                    kafka.getObject().flush();
+                    broker().kill();
+                    KILLED.countDown();
                 }
-            };
+            });
         }
     }
 

@@ -3,6 +3,7 @@ package io.github.checkout.purchase;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import io.github.checkout.support.AfterPublish;
 import io.github.checkout.support.IntegrationTestSupport;
 import io.github.checkout.support.OutcomeCollector.Outcome;
 import java.nio.charset.StandardCharsets;
@@ -12,10 +13,8 @@ import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.stream.Collectors;
-import org.aopalliance.intercept.MethodInterceptor;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.junit.jupiter.api.Test;
-import org.springframework.aop.framework.ProxyFactory;
 import org.springframework.beans.factory.config.BeanPostProcessor;
 import org.springframework.boot.test.context.TestConfiguration;
 import org.springframework.context.annotation.Bean;
@@ -48,24 +47,11 @@ class CrashAfterDatabaseCommitIT extends IntegrationTestSupport {
         /** Fails the first {@value #CRASHES} batches right after their outcomes were sent. */
         @Bean
         static BeanPostProcessor crashAfterOutcomesAreSent() {
-            return new BeanPostProcessor() {
-                @Override
-                public Object postProcessAfterInitialization(Object bean, String name) {
-                    if (!name.equals("outcomePublisher")) {
-                        return bean;
-                    }
-                    ProxyFactory proxy = new ProxyFactory(bean);
-                    proxy.setProxyTargetClass(true);
-                    proxy.addAdvice((MethodInterceptor) call -> {
-                        Object result = call.proceed();
-                        if (call.getMethod().getName().equals("publish") && publishCalls.getAndIncrement() < CRASHES) {
-                            throw new IllegalStateException("injected crash between the database and the Kafka commit");
-                        }
-                        return result;
-                    });
-                    return proxy.getProxy();
+            return AfterPublish.inject(() -> {
+                if (publishCalls.getAndIncrement() < CRASHES) {
+                    throw new IllegalStateException("injected crash between the database and the Kafka commit");
                 }
-            };
+            });
         }
     }
 
