@@ -91,7 +91,7 @@ public final class OperatorCommands {
     private int audit() {
         List<StockOperations.Violation> violations = stock.audit();
         Map<String, List<String>> byCheck = new LinkedHashMap<>();
-        StockOperations.CHECKS.forEach(check -> byCheck.put(check, new ArrayList<>()));
+        stock.checks().forEach(check -> byCheck.put(check, new ArrayList<>()));
         violations.forEach(v -> byCheck.computeIfAbsent(v.check(), c -> new ArrayList<>()).add(v.detail()));
         out.println("Audit of the checkout database");
         byCheck.forEach((check, details) -> {

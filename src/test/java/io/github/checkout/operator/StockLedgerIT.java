@@ -38,12 +38,14 @@ class StockLedgerIT extends IntegrationTestSupport {
 
         assertThat(ledgerOf(item)).containsExactly(
                 new Row("initial", 10, null, null, databaseUser, null),
-                new Row("sale", -3, order, null, null, null),
+                new Row("sales", -3, null, null, null, null),
                 new Row("refund", 2, order, refundKey, null, "customer_return"),
                 new Row("restock", 5, null, null, "alice", "pallet 7"),
                 new Row("correction", -1, null, null, "bob", null),
                 new Row("correction", 7, null, null, databaseUser, "direct update of items.stock"));
         assertThat(stockOf(item)).isEqualTo(20).isEqualTo(ledgerOf(item).stream().mapToInt(Row::delta).sum());
+        assertThat(jdbc.sql("select order_ids[1] from stock_ledger where item_id = :item and reason = 'sales' and cardinality(order_ids) = 1")
+                .param("item", item).query(UUID.class).single()).isEqualTo(order);
     }
 
     @Test
@@ -121,8 +123,8 @@ class StockLedgerIT extends IntegrationTestSupport {
     void migratingToTheLedger_reconstructsTheHistoryOfItemsAndOrdersThatExistBeforeIt() {
         String schema = "before_ledger_" + UUID.randomUUID().toString().replace("-", "");
         SingleConnectionDataSource connection = Concurrently.connection();
-        Flyway untilV1 = Flyway.configure().dataSource(connection).schemas(schema).target("1").load();
-        Flyway latest = Flyway.configure().dataSource(connection).schemas(schema).cleanDisabled(false).load();
+        Flyway untilV1 = versionedMigrationsUpTo(connection, schema, "1");
+        Flyway latest = allMigrations(connection, schema);
         try {
             untilV1.migrate();
             JdbcClient db = JdbcClient.create(connection);

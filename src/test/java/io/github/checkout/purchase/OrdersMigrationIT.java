@@ -84,9 +84,9 @@ class OrdersMigrationIT extends IntegrationTestSupport {
     private static void inSchemaAtV4(AtV4 test) {
         String schema = "before_v5_" + UUID.randomUUID().toString().replace("-", "");
         SingleConnectionDataSource connection = Concurrently.connection();
-        Flyway latest = Flyway.configure().dataSource(connection).schemas(schema).cleanDisabled(false).load();
+        Flyway latest = allMigrations(connection, schema);
         try {
-            Flyway.configure().dataSource(connection).schemas(schema).target("4").load().migrate();
+            versionedMigrationsUpTo(connection, schema, "4").migrate();
             JdbcClient db = JdbcClient.create(connection);
             useSchema(db, schema);
             test.run(db, () -> {

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.github.checkout.support.Concurrently;
 import io.github.checkout.support.IntegrationTestSupport;
+import java.math.BigDecimal;
 import java.sql.Types;
 import java.util.ArrayList;
 import java.util.List;
@@ -13,6 +14,7 @@ import java.util.UUID;
 import org.junit.jupiter.api.Test;
 import org.springframework.beans.factory.annotation.Autowired;
 import org.springframework.jdbc.core.simple.JdbcClient;
+import org.springframework.jdbc.datasource.SingleConnectionDataSource;
 
 /** refund_order and refund_orders called directly, from many connections at once. */
 class RefundFunctionIT extends IntegrationTestSupport {
@@ -158,6 +160,43 @@ class RefundFunctionIT extends IntegrationTestSupport {
         assertThat(replayed.subList(0, 4)).isEqualTo(decisions.subList(0, 4));
         assertThat(replayed.subList(5, 7)).isEqualTo(decisions.subList(5, 7));
         assertThat(stockOf(item)).isEqualTo(4);
+    }
+
+    @Test
+    void aBatchOfRefunds_writesEachItemAndEachOrderOnce() {
+        UUID item = newItem(10);
+        UUID other = newItem(10);
+        UUID first = newOrder(item, 3);
+        UUID second = newOrder(item, 3);
+        UUID third = newOrder(other, 2);
+        String key = "once-" + item;
+        SingleConnectionDataSource connection = Concurrently.connection();
+        connection.setAutoCommit(false);
+        try {
+            JdbcClient db = JdbcClient.create(connection);
+            List<Integer> stocks = db.sql("select stock from refund_orders(:keys, :orders, :quantities, :reasons) order by ordinal")
+                    .param("keys", new String[] {key + "-1", key + "-2", key + "-3", key + "-4", key + "-5"})
+                    .param("orders", new UUID[] {first, second, first, third, first})
+                    .param("quantities", new Integer[] {1, 1, 1, 2, 1})
+                    .param("reasons", new String[] {"cancelled", "cancelled", "cancelled", "cancelled", "cancelled"})
+                    .query(Integer.class).list();
+            // In this transaction: two items, and three orders (decision rows), each written once.
+            Map<String, Object> updates = db.sql("""
+                            select sum(n_tup_upd) filter (where relname = 'items') as items,
+                                   sum(n_tup_upd) filter (where relname = 'purchase_decisions') as orders
+                            from pg_stat_xact_user_tables where schemaname = current_schema()""")
+                    .query().singleRow();
+            db.sql("commit").update();
+
+            assertThat(stocks).containsExactly(5, 6, 7, 10, 8);
+            assertThat(updates).containsEntry("items", BigDecimal.valueOf(2)).containsEntry("orders", BigDecimal.valueOf(3));
+            assertThat(stockOf(item)).isEqualTo(8);
+            assertThat(refundedOf(first)).isEqualTo(3);
+            assertThat(statusOf(first)).isEqualTo("refunded");
+            assertThat(statusOf(second)).isEqualTo("partially_refunded");
+        } finally {
+            connection.destroy();
+        }
     }
 
     @Test
