@@ -80,7 +80,6 @@ class ServedDemoJarIT {
                 assertThat(stock.next()).isTrue();
                 assertThat(stock.getInt(1)).as("stock after one unit sold").isEqualTo(9);
             }
-            run.terminate();
         }
     }
 

@@ -120,12 +120,6 @@ public final class ServiceProcess implements AutoCloseable {
         assertThat(process.waitFor(30, TimeUnit.SECONDS)).as("killed").isTrue();
     }
 
-    /** SIGTERM, as Ctrl-C: the shutdown hooks run and the embedded infrastructure stops, then waits for the end. */
-    public void terminate() throws InterruptedException {
-        process.destroy();
-        assertThat(process.waitFor(60, TimeUnit.SECONDS)).as("terminated").isTrue();
-    }
-
     /** SIGSTOP: the process stays, holds its sockets and its locks, and does nothing until {@link #resume()}. */
     public void freeze() {
         signal("STOP");
@@ -193,8 +187,13 @@ public final class ServiceProcess implements AutoCloseable {
     }
 
     @Override
-    public void close() {
+    public void close() throws InterruptedException {
         if (process != null && process.isAlive()) {
+            // The demo jar's embedded PostgreSQL is a process of its own that only a shutdown hook stops.
+            if (jar.equals(DEMO_JAR)) {
+                process.destroy();
+                process.waitFor(60, TimeUnit.SECONDS);
+            }
             process.destroyForcibly();
         }
     }
