@@ -1,6 +1,6 @@
 package io.github.checkout;
 
-import io.github.checkout.embedded.EmbeddedInfrastructure;
+import io.github.checkout.config.ConnectionSettings;
 import io.github.checkout.messaging.ExitOnFatalConsumerStop;
 import io.github.checkout.operator.OperatorCommands;
 import org.springframework.boot.SpringApplication;
@@ -16,7 +16,7 @@ public class CheckoutApplication {
             System.exit(OperatorCommands.run(CheckoutApplication.class, args));
         }
         SpringApplication app = new SpringApplication(CheckoutApplication.class);
-        app.addListeners(new EmbeddedInfrastructure.StartWhenUnconfigured(), new ExitOnFatalConsumerStop());
+        app.addListeners(new ConnectionSettings(), new ExitOnFatalConsumerStop());
         app.run(args);
     }
 }

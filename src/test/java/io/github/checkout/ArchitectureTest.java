@@ -8,10 +8,15 @@ import com.tngtech.archunit.core.importer.ClassFileImporter;
 import com.tngtech.archunit.core.importer.ImportOption;
 import org.junit.jupiter.api.Test;
 
-/** The purchase and refund cores know neither Kafka nor JDBC: adapters depend on them, never the other way round. */
+/**
+ * The purchase and refund cores know neither Kafka nor JDBC: adapters depend on them, never the other way
+ * round. The service knows neither the embedded default nor the demo.
+ */
 class ArchitectureTest {
 
     private static final String[] CORES = {"io.github.checkout.purchase", "io.github.checkout.refund"};
+    private static final String EMBEDDED = "io.github.checkout.embedded..";
+    private static final String DEMO = "io.github.checkout.demo..";
 
     private final JavaClasses classes = new ClassFileImporter()
             .withImportOption(ImportOption.Predefined.DO_NOT_INCLUDE_TESTS)
@@ -27,6 +32,14 @@ class ArchitectureTest {
                         "org.apache.kafka..", "org.springframework.kafka..", "org.springframework.jdbc..", "java.sql..",
                         "io.github.checkout.messaging..", "io.github.checkout.purchase.kafka..", "io.github.checkout.purchase.jdbc..",
                         "io.github.checkout.refund.kafka..", "io.github.checkout.refund.jdbc..")
+                .check(classes);
+    }
+
+    /** The production jar leaves the embedded default and the demo out (README, "Two jars"): nothing else may need them. */
+    @Test
+    void onlyTheDemoKnowsTheEmbeddedDefault() {
+        noClasses().that().resideOutsideOfPackages(EMBEDDED, DEMO)
+                .should().dependOnClassesThat().resideInAnyPackage(EMBEDDED, DEMO)
                 .check(classes);
     }
 }

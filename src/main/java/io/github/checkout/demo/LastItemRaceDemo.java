@@ -1,6 +1,8 @@
 package io.github.checkout.demo;
 
 import io.github.checkout.config.CheckoutProperties;
+import io.github.checkout.embedded.EmbeddedInfrastructure;
+import java.net.URI;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -26,13 +28,15 @@ import org.springframework.boot.SpringApplication;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnProperty;
 import org.springframework.boot.kafka.autoconfigure.KafkaProperties;
 import org.springframework.context.ConfigurableApplicationContext;
+import org.springframework.core.env.Environment;
 import org.springframework.jdbc.core.simple.JdbcClient;
 import org.springframework.stereotype.Component;
 
 /**
  * On the embedded default: puts one item with stock 1 on sale, lets {@code --buyers=N} buyers (2 by
  * default) send their purchase requests at the same instant over all partitions, waits until every
- * request is decided and prints what happened. Exits afterwards unless {@code --serve} is given.
+ * request is decided and prints what happened. Exits afterwards unless {@code --serve} is given: then
+ * it stays on as a playground and prints how to reach it.
  */
 @Component
 @ConditionalOnProperty(name = {"checkout.embedded", "checkout.demo.enabled"}, havingValue = "true", matchIfMissing = false)
@@ -42,6 +46,7 @@ class LastItemRaceDemo implements ApplicationRunner {
     private final KafkaProperties kafka;
     private final CheckoutProperties.Topics topics;
     private final ConfigurableApplicationContext context;
+    private final Environment environment;
 
     LastItemRaceDemo(JdbcClient jdbc, KafkaProperties kafka, CheckoutProperties properties,
                      ConfigurableApplicationContext context) {
@@ -49,6 +54,7 @@ class LastItemRaceDemo implements ApplicationRunner {
         this.kafka = kafka;
         this.topics = properties.topics();
         this.context = context;
+        this.environment = context.getEnvironment();
     }
 
     @Override
@@ -102,7 +108,60 @@ class LastItemRaceDemo implements ApplicationRunner {
         if (!args.containsOption("serve")) {
             System.exit(SpringApplication.exit(context));
         }
-        System.out.println("Still serving (--serve): requests on " + topics.purchaseRequests() + ", Ctrl-C to stop.");
+        System.out.print(playground());
+    }
+
+    /**
+     * With {@code --serve}: where the broker and the database listen, a few items in stock, and how to
+     * send a request and read its outcome with standard Kafka clients.
+     */
+    private String playground() {
+        List<UUID> items = new ArrayList<>();
+        for (int i = 1; i <= 3; i++) {
+            UUID item = UUID.randomUUID();
+            jdbc.sql("insert into items (id, name, stock) values (:id, :name, 10)")
+                    .param("id", item).param("name", "playground item " + i).update();
+            items.add(item);
+        }
+        String bootstrap = String.join(",", kafka.getBootstrapServers());
+        String jdbcUrl = environment.getProperty("spring.datasource.url");
+        UUID item = items.get(0);
+        String request = """
+                {"idempotencyKey":"%s","userId":"%s","itemId":"%s","quantity":1}"""
+                .formatted(UUID.randomUUID(), UUID.randomUUID(), item);
+        String outcomes = String.join(" ", topics.orderCreated(), topics.outOfStock(), topics.purchaseRejected());
+        return """
+                Still serving (--serve), Ctrl-C to stop. Try it from another terminal:
+
+                  Kafka        %s%s
+                  PostgreSQL   %s (user %s, password %s)%s
+                  In stock     %s, 10 units each
+
+                Send a purchase request, keyed by its item (kcat, or Kafka's own bin/kafka-console-producer.sh):
+                  echo '%s|%s' | kcat -P -b %s -t %s -K '|'
+                  echo '%s|%s' | kafka-console-producer.sh --bootstrap-server %s --topic %s --property parse.key=true --property 'key.separator=|'
+                Send the same line twice: one decision, the same outcome again, the stock taken once.
+
+                Read the outcomes as a transactional reader does, committed ones only:
+                  kcat -b %s -X isolation.level=read_committed -X auto.offset.reset=earliest -G playground -f '%%t %%k %%s\\n' %s
+                  kafka-console-consumer.sh --bootstrap-server %s --isolation-level read_committed --include '%s' --from-beginning --property print.key=true
+
+                """.formatted(
+                bootstrap, taken("kafka-port", EmbeddedInfrastructure.KAFKA_PORT, bootstrap.substring(bootstrap.lastIndexOf(':') + 1)),
+                jdbcUrl, environment.getProperty("spring.datasource.username"), environment.getProperty("spring.datasource.password"),
+                taken("postgres-port", EmbeddedInfrastructure.POSTGRES_PORT, String.valueOf(URI.create(jdbcUrl.substring(5)).getPort())),
+                String.join(", ", items.stream().map(UUID::toString).toList()),
+                item, request, bootstrap, topics.purchaseRequests(),
+                item, request, bootstrap, topics.purchaseRequests(),
+                bootstrap, outcomes,
+                bootstrap, outcomes.replace(' ', '|'));
+    }
+
+    /** A note when the embedded default could not have the port it was given: another process holds it. */
+    private String taken(String setting, int defaultPort, String port) {
+        int wanted = environment.getProperty("checkout.embedded." + setting, Integer.class, defaultPort);
+        return wanted == 0 || String.valueOf(wanted).equals(port) ? ""
+                : "  (%d is taken: a free port instead; --checkout.embedded.%s=<port> chooses another)".formatted(wanted, setting);
     }
 
     /** Each buyer on a thread of its own, released together, spread over every partition as careless keys would. */

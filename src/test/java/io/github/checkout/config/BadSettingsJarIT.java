@@ -12,6 +12,7 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -27,9 +28,10 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * Bad settings end the packaged jar at start with a non-zero exit status and a message that names the
- * mistake: a wrong Kafka password (against a broker that authenticates with SASL PLAIN), a database that
- * is not UTF8, database credentials without the connection URLs.
+ * Bad settings end the packaged production jar at start with a non-zero exit status and a message that
+ * names the mistake: a wrong Kafka password (against a broker that authenticates with SASL PLAIN), a
+ * database that is not UTF8, database credentials without the connection URLs, no settings at all (the
+ * production jar has no embedded default to fall back on).
  */
 class BadSettingsJarIT {
 
@@ -121,6 +123,21 @@ class BadSettingsJarIT {
         assertThat(run.status()).as(run.output()).isNotZero();
         assertThat(run.output()).contains("SPRING_DATASOURCE_USERNAME, SPRING_DATASOURCE_PASSWORD are set,"
                 + " but SPRING_KAFKA_BOOTSTRAP_SERVERS and SPRING_DATASOURCE_URL are not")
+                .doesNotContain("The last item is on sale");
+    }
+
+    @Test
+    void noSettingsAtAll_theProductionJarEndsAtOnceNamingTheSettingsAndTheDemoJar() throws Exception {
+        Instant start = Instant.now();
+        Ended run = runJar(Map.of());
+
+        assertThat(Duration.between(start, Instant.now())).as("time to the end").isLessThan(Duration.ofSeconds(30));
+        assertThat(run.status()).as(run.output()).isNotZero();
+        assertThat(run.output()).contains("No connection settings.")
+                .contains("set SPRING_KAFKA_BOOTSTRAP_SERVERS and SPRING_DATASOURCE_URL,"
+                        + " and SPRING_DATASOURCE_USERNAME and SPRING_DATASOURCE_PASSWORD")
+                .contains("java -jar oversell-proof-checkout-demo.jar")
+                .contains("./mvnw -q spring-boot:run -Dspring-boot.run.arguments=\"--buyers=1000\"")
                 .doesNotContain("The last item is on sale");
     }
 

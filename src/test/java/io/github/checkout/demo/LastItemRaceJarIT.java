@@ -9,7 +9,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * The README's first command, as a newcomer runs it: the packaged jar, with nothing configured, starts
+ * The README's first command, as a newcomer runs it: the packaged demo jar, with nothing configured, starts
  * its own broker and database and runs the last-item race. Runs the jar rather than the test classpath,
  * so a dependency the embedded broker needs at run time cannot be missing unnoticed.
  */

@@ -29,23 +29,29 @@ import org.apache.kafka.common.serialization.StringDeserializer;
 import tools.jackson.databind.json.JsonMapper;
 
 /**
- * The packaged jar run as a child process, for tests that need a real process to kill, freeze or run
- * twice. Its output goes to a file; {@link #output()} reads it.
+ * A packaged jar run as a child process, for tests that need a real process to kill, freeze or run
+ * twice: the production jar on given settings, the demo jar on its embedded default. Its output goes
+ * to a file; {@link #output()} reads it.
  */
 public final class ServiceProcess implements AutoCloseable {
 
+    /** The production jar: the service, without the embedded default and the demo. */
     public static final Path JAR = Path.of("target", "oversell-proof-checkout.jar");
+    /** The demo jar: everything, the embedded default included. */
+    public static final Path DEMO_JAR = Path.of("target", "oversell-proof-checkout-demo.jar");
 
+    private final Path jar;
     private final List<String> command;
     private final Map<String, String> environment;
     private final Path output;
     private Process process;
 
-    private ServiceProcess(List<String> arguments, Map<String, String> environment, Path output) {
+    private ServiceProcess(Path jar, List<String> arguments, Map<String, String> environment, Path output) {
         List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString()));
         // Knobs for measuring other settings by hand, e.g. -Dservice.args=--spring.kafka.consumer.properties.group.protocol=consumer
         command.addAll(words(System.getProperty("service.jvm", "")));
-        command.addAll(List.of("-jar", JAR.toString()));
+        command.addAll(List.of("-jar", jar.toString()));
+        this.jar = jar;
         command.addAll(arguments);
         command.addAll(words(System.getProperty("service.args", "")));
         this.command = List.copyOf(command);
@@ -57,9 +63,9 @@ public final class ServiceProcess implements AutoCloseable {
         return text.isBlank() ? List.of() : List.of(text.trim().split("\\s+"));
     }
 
-    /** The jar with nothing configured: it starts its own embedded broker and database. */
+    /** The demo jar with nothing configured: it starts its own embedded broker and database. */
     public static ServiceProcess onItsEmbeddedDefault(Path output, String... arguments) {
-        return new ServiceProcess(List.of(arguments), Map.of(), output);
+        return new ServiceProcess(DEMO_JAR, List.of(arguments), Map.of(), output);
     }
 
     /**
@@ -69,12 +75,12 @@ public final class ServiceProcess implements AutoCloseable {
     public static ServiceProcess onTestInfrastructure(Lane lane, Path output, String... arguments) {
         List<String> all = new ArrayList<>(lane.arguments());
         all.addAll(List.of(arguments));
-        return new ServiceProcess(all, testInfrastructureSettings(), output);
+        return new ServiceProcess(JAR, all, testInfrastructureSettings(), output);
     }
 
-    /** The jar with exactly these settings as environment variables, and nothing else of the caller's. */
+    /** The production jar with exactly these settings as environment variables, and nothing else of the caller's. */
     public static ServiceProcess withSettings(Map<String, String> settings, Path output, String... arguments) {
-        return new ServiceProcess(List.of(arguments), settings, output);
+        return new ServiceProcess(JAR, List.of(arguments), settings, output);
     }
 
     /** The environment variables that point the jar at the test JVM's broker and database. */
@@ -89,7 +95,7 @@ public final class ServiceProcess implements AutoCloseable {
 
     /** Starts the process (again, after it was killed); its output is appended to the same file. */
     public ServiceProcess start() {
-        assertThat(JAR).exists();
+        assertThat(jar).exists();
         assertThat(process == null || !process.isAlive()).as("already running").isTrue();
         ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true)
                 .redirectOutput(ProcessBuilder.Redirect.appendTo(output.toFile())).directory(new File("."));
@@ -181,8 +187,13 @@ public final class ServiceProcess implements AutoCloseable {
     }
 
     @Override
-    public void close() {
+    public void close() throws InterruptedException {
         if (process != null && process.isAlive()) {
+            // The demo jar's embedded PostgreSQL is a process of its own that only a shutdown hook stops.
+            if (jar.equals(DEMO_JAR)) {
+                process.destroy();
+                process.waitFor(60, TimeUnit.SECONDS);
+            }
             process.destroyForcibly();
         }
     }

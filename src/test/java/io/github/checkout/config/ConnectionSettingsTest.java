@@ -1,22 +1,24 @@
-package io.github.checkout.embedded;
+package io.github.checkout.config;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.springframework.boot.SpringApplication;
 import org.springframework.boot.bootstrap.DefaultBootstrapContext;
 import org.springframework.boot.context.event.ApplicationEnvironmentPreparedEvent;
+import org.springframework.core.env.Environment;
 import org.springframework.core.env.MapPropertySource;
 import org.springframework.core.env.StandardEnvironment;
 import org.springframework.core.env.SystemEnvironmentPropertySource;
 
 /**
- * The embedded default starts only when neither Kafka nor a database is configured at all; half a
- * configuration is refused, naming what is set and what is missing.
+ * The embedded default starts only when neither Kafka nor a database is configured at all, and only
+ * where the class path has one; half a configuration is refused, naming what is set and what is missing.
  */
-class StartWhenUnconfiguredTest {
+class ConnectionSettingsTest {
 
     @Test
     void onlyADatasource_isRefusedNamingTheMissingSetting() {
@@ -70,7 +72,7 @@ class StartWhenUnconfiguredTest {
                 "spring.kafka.consumer.auto-offset-reset", "earliest",
                 "spring.kafka.producer.properties[linger.ms]", "5",
                 "spring.datasource.hikari.maximum-pool-size", "8")));
-        assertThat(EmbeddedInfrastructure.StartWhenUnconfigured.connectionSettings(environment)).isEmpty();
+        assertThat(ConnectionSettings.connectionSettings(environment)).isEmpty();
     }
 
     @Test
@@ -80,6 +82,51 @@ class StartWhenUnconfiguredTest {
                 "spring.datasource.username", "checkout", "spring.kafka.security.protocol", "SASL_SSL"));
         assertThat(environment.getPropertySources().contains("embeddedInfrastructure")).isFalse();
         assertThat(environment.getProperty("checkout.embedded")).isNull();
+    }
+
+    @Test
+    void nothingConfigured_startsTheEmbeddedDefault_quietUnlessAskedOtherwise() {
+        Started embedded = new Started();
+        StandardEnvironment environment = prepared(isolated(Map.of()), new ConnectionSettings(List.of(embedded)));
+
+        assertThat(embedded.started).isTrue();
+        assertThat(environment.getProperty("checkout.embedded")).isEqualTo("true");
+        assertThat(environment.getProperty("spring.kafka.bootstrap-servers")).isEqualTo("localhost:1");
+        assertThat(environment.getProperty("logging.level.root")).isEqualTo("warn");
+
+        StandardEnvironment askingForLogs = isolated(Map.of("LOGGING_LEVEL_ROOT", "info"));
+        prepared(askingForLogs, new ConnectionSettings(List.of(new Started())));
+        assertThat(askingForLogs.getProperty("logging.level.root")).isEqualTo("info");
+    }
+
+    @Test
+    void nothingConfigured_withoutAnEmbeddedDefault_isRefusedNamingTheSettingsAndTheDemo() {
+        assertThatThrownBy(() -> prepared(isolated(Map.of()), new ConnectionSettings(List.of())))
+                .isInstanceOf(IllegalStateException.class)
+                .hasMessageContaining("set SPRING_KAFKA_BOOTSTRAP_SERVERS and SPRING_DATASOURCE_URL,"
+                        + " and SPRING_DATASOURCE_USERNAME and SPRING_DATASOURCE_PASSWORD")
+                .hasMessageContaining("java -jar oversell-proof-checkout-demo.jar");
+    }
+
+    /** An embedded default that starts nothing and says where it would be. */
+    private static final class Started implements EmbeddedDefault, EmbeddedDefault.Running {
+
+        boolean started;
+
+        @Override
+        public Running start(Environment environment) {
+            started = true;
+            return this;
+        }
+
+        @Override
+        public Map<String, Object> springProperties() {
+            return Map.of("spring.kafka.bootstrap-servers", "localhost:1", "spring.datasource.url", "jdbc:postgresql://localhost:2/db");
+        }
+
+        @Override
+        public void close() {
+        }
     }
 
     private static StandardEnvironment prepare(Map<String, Object> settings) {
@@ -102,7 +149,12 @@ class StartWhenUnconfiguredTest {
     }
 
     private static StandardEnvironment prepared(StandardEnvironment environment) {
-        new EmbeddedInfrastructure.StartWhenUnconfigured().onApplicationEvent(new ApplicationEnvironmentPreparedEvent(
+        // Unconfigured, these tests would start nothing: no embedded default is offered.
+        return prepared(environment, new ConnectionSettings(List.of()));
+    }
+
+    private static StandardEnvironment prepared(StandardEnvironment environment, ConnectionSettings listener) {
+        listener.onApplicationEvent(new ApplicationEnvironmentPreparedEvent(
                 new DefaultBootstrapContext(), new SpringApplication(), new String[0], environment));
         return environment;
     }
