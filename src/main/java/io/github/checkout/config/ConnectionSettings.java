@@ -37,7 +37,7 @@ public final class ConnectionSettings implements ApplicationListener<SpringAppli
     static final String NONE_SET = """
             No connection settings. This jar runs the service on your own Kafka and PostgreSQL: set \
             SPRING_KAFKA_BOOTSTRAP_SERVERS and SPRING_DATASOURCE_URL, and SPRING_DATASOURCE_USERNAME and \
-            SPRING_DATASOURCE_PASSWORD (README, "Running against your own Kafka and PostgreSQL"). To try it \
+            SPRING_DATASOURCE_PASSWORD (README, "Running on your own Kafka and PostgreSQL"). To try it \
             on an embedded Kafka and PostgreSQL with nothing to set, run the demo jar instead: \
             java -jar oversell-proof-checkout-demo.jar, or from the sources: \
             ./mvnw -q spring-boot:run -Dspring-boot.run.arguments="--buyers=1000\"""";
