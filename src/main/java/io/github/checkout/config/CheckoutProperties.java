@@ -27,10 +27,26 @@ public record CheckoutProperties(
         @Pattern(regexp = "[A-Za-z0-9._-]{1,100}") String instanceId,
         /* a partition that has lag but has not advanced for this long is reported as stalled */
         @NotNull @DurationMin(seconds = 1) @DefaultValue("60s") Duration stallAfter,
-        /* consumer threads; more than the partition count leaves threads idle */
-        @Min(1) @Max(64) @DefaultValue("4") int concurrency,
+        /* consumer threads per listener; unset, sized from the processors and partitions (consumerThreads) */
+        @Min(1) @Max(64) Integer concurrency,
         /* a request larger than this goes to the dead-letter topic unread */
         @Min(256) @Max(1048576) @DefaultValue("16384") int maxRequestBytes) {
+
+    /** Consumer threads per listener on this machine: {@link #consumerThreads(Integer, int, int)} of these settings. */
+    public int consumerThreads() {
+        return consumerThreads(concurrency, topics.partitions(), Runtime.getRuntime().availableProcessors());
+    }
+
+    /**
+     * Consumer threads per listener: {@code configured} when set; unset, one per two processors, at least one and
+     * no more than the request topic's partitions, since a thread without a partition idles. The broker, the
+     * database and the thread's own JSON work need the other half, and read_committed readers of the outcome
+     * topics wait for every thread's open transaction: on two cores one thread decides more requests per second
+     * than two or four (docs/benchmark-defaults.md).
+     */
+    static int consumerThreads(Integer configured, int partitions, int processors) {
+        return configured != null ? configured : Math.min(partitions, Math.max(1, processors / 2));
+    }
 
     /** Topic names, and the partition count used when the service creates a missing topic. */
     public record Topics(
@@ -52,7 +68,7 @@ public record CheckoutProperties(
      * {@code minBytes} are not yet there).
      */
     public record Batch(
-            @Min(1) @Max(10000) @DefaultValue("500") int maxRecords,
+            @Min(1) @Max(10000) @DefaultValue("2000") int maxRecords,
             @Min(1) @DefaultValue("65536") int minBytes,
             @NotNull @DefaultValue("10ms") Duration maxWait) {
     }

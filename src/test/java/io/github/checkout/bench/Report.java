@@ -76,6 +76,34 @@ final class Report {
         }
     }
 
+    /** How close an unconfigured service comes to the tuned one: at least this share of its requests per second. */
+    static final double DEFAULTS_WITHIN = 0.9;
+
+    /**
+     * The service with its default settings beside the tuned one, scenario by scenario: requests per second, their
+     * ratio, and whether it is within 10%; p99 beside it. At a fixed rate both decide what is offered, so there the
+     * ratio says nothing and p99 is what to compare.
+     */
+    static void printDefaults(List<Result> results, PrintStream out) {
+        String format = "%-8s %12s %14s %14s %10s %12s %13s%n";
+        String header = String.format(Locale.ROOT, format, "scenario", "tuned req/s", "default req/s", "default/tuned",
+                "within 10%", "tuned p99 ms", "default p99 ms");
+        out.print(header);
+        out.println("-".repeat(header.length() - 1));
+        for (Result tuned : results) {
+            if (!tuned.mode().equals(Mode.SERVICE.label)) {
+                continue;
+            }
+            find(results, tuned.scenario(), Mode.DEFAULT).ifPresent(defaults -> {
+                boolean paced = tuned.scenario().equals(Scenario.LATENCY.id());
+                double ratio = defaults.perSecond() / tuned.perSecond();
+                out.printf(Locale.ROOT, format, tuned.scenario(), String.format(Locale.ROOT, "%,.0f", tuned.perSecond()),
+                        String.format(Locale.ROOT, "%,.0f", defaults.perSecond()), String.format(Locale.ROOT, "%.2f", ratio),
+                        paced ? "n/a" : ratio >= DEFAULTS_WITHIN ? "yes" : "NO", ms(tuned.p99Ms()), ms(defaults.p99Ms()));
+            });
+        }
+    }
+
     /** Inside the service, per poll batch, for the modes that have batches. */
     static void printBatches(List<Result> results, PrintStream out) {
         String format = "%-8s %-18s %9s %9s %12s %12s %12s %14s%n";
@@ -123,6 +151,13 @@ final class Report {
                         String.format(Locale.ROOT, "%.1f x (%,.0f vs %,.0f req/s)", r.vsBaselineA(), r.perSecond(),
                                 r.perSecond() / r.vsBaselineA())))
                 .orElse(notRun("hot item: >= 8 x baseline (a) in the same run")));
+        String defaultsTarget = "hot item: default settings within 10% of the tuned ones in the same run";
+        targets.add(hot.flatMap(tuned -> find(results, Scenario.HOT.id(), Mode.DEFAULT)
+                        .map(defaults -> new Target(defaultsTarget,
+                                status(defaults.perSecond() >= DEFAULTS_WITHIN * tuned.perSecond() && defaults.passed()),
+                                String.format(Locale.ROOT, "%.2f x (%,.0f vs %,.0f req/s)", defaults.perSecond() / tuned.perSecond(),
+                                        defaults.perSecond(), tuned.perSecond()))))
+                .orElse(notRun(defaultsTarget)));
         String flashTarget = "flash sale: all 50,000 requests decided, exactly 100 orders, < 5 s after the last is produced";
         targets.add(find(results, Scenario.FLASH.id(), Mode.SERVICE)
                 .map(r -> new Target(flashTarget,
