@@ -27,7 +27,7 @@ public record CheckoutProperties(
         @Pattern(regexp = "[A-Za-z0-9._-]{1,100}") String instanceId,
         /* a partition that has lag but has not advanced for this long is reported as stalled */
         @NotNull @DurationMin(seconds = 1) @DefaultValue("60s") Duration stallAfter,
-        /* consumer threads per listener; unset, sized from the processors and partitions (consumerThreads) */
+        /* consumer threads per listener; unset, one per partition, at most two per processor */
         @Min(1) @Max(64) Integer concurrency,
         /* a request larger than this goes to the dead-letter topic unread */
         @Min(256) @Max(1048576) @DefaultValue("16384") int maxRequestBytes) {
@@ -38,14 +38,14 @@ public record CheckoutProperties(
     }
 
     /**
-     * Consumer threads per listener: {@code configured} when set; unset, one per two processors, at least one and
-     * no more than the request topic's partitions, since a thread without a partition idles. The broker, the
-     * database and the thread's own JSON work need the other half, and read_committed readers of the outcome
-     * topics wait for every thread's open transaction: on two cores one thread decides more requests per second
-     * than two or four (docs/benchmark-defaults.md).
+     * Consumer threads per listener: {@code configured} when set; unset, one per partition the request topics are
+     * created with ({@code checkout.topics.partitions}), so that a slow or stuck batch holds back no other partition,
+     * but no more than two per processor. A thread spends most of a batch waiting for the database and the broker:
+     * on two processors four threads decided as many requests per second as two, and more than one
+     * (docs/benchmark-defaults.md). Each thread of each listener holds a database connection while it decides.
      */
     static int consumerThreads(Integer configured, int partitions, int processors) {
-        return configured != null ? configured : Math.min(partitions, Math.max(1, processors / 2));
+        return configured != null ? configured : Math.min(partitions, 2 * processors);
     }
 
     /** Topic names, and the partition count used when the service creates a missing topic. */

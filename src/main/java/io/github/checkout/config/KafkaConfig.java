@@ -113,10 +113,10 @@ class KafkaConfig {
         configurer.configure(factory, consumerFactory);
         factory.setBatchListener(true);
         int threads = properties.consumerThreads();
-        log.info("{} consumer thread{} per listener ({})", threads, threads == 1 ? "" : "s", properties.concurrency() != null
-                ? "checkout.concurrency"
-                : "checkout.concurrency unset: one per two of the " + Runtime.getRuntime().availableProcessors()
-                        + " available processors, at most the " + properties.topics().partitions() + " partitions of checkout.topics.partitions");
+        log.info("{} consumer thread{} per listener: {}", threads, threads == 1 ? "" : "s", properties.concurrency() != null
+                ? "checkout.concurrency=" + threads
+                : "checkout.concurrency unset, so one per partition (checkout.topics.partitions=" + properties.topics().partitions()
+                        + "), at most two per available processor (" + Runtime.getRuntime().availableProcessors() + ")");
         factory.setConcurrency(threads);
         factory.getContainerProperties().setKafkaAwareTransactionManager(kafkaTransactionManager);
 

@@ -81,8 +81,8 @@ public final class Benchmark implements Callable<Integer> {
     int maxRecords;
 
     @Option(names = "--concurrency", defaultValue = "1", description = "checkout.concurrency: consumer threads"
-            + " (default ${DEFAULT-VALUE}: on 2 cores one consumer beat two and four; the service's own default is one per"
-            + " two processors, at most its partitions).")
+            + " (default ${DEFAULT-VALUE}: with 2 partitions on 2 cores one consumer beat two; the service's own default is"
+            + " one per partition, at most two per processor).")
     int concurrency;
 
     @Option(names = "--partitions", defaultValue = "2", description = "Partitions of each topic (default ${DEFAULT-VALUE};"

@@ -14,14 +14,13 @@ class CheckoutPropertiesTest {
     private static final Validator validator = Validation.buildDefaultValidatorFactory().getValidator();
 
     @Test
-    void unsetConcurrency_isOneThreadPerTwoProcessors_atLeastOne_atMostThePartitions() {
-        assertThat(CheckoutProperties.consumerThreads(null, 4, 1)).isEqualTo(1);
-        assertThat(CheckoutProperties.consumerThreads(null, 4, 2)).isEqualTo(1);
-        assertThat(CheckoutProperties.consumerThreads(null, 4, 3)).isEqualTo(1);
-        assertThat(CheckoutProperties.consumerThreads(null, 4, 4)).isEqualTo(2);
-        assertThat(CheckoutProperties.consumerThreads(null, 4, 8)).isEqualTo(4);
+    void unsetConcurrency_isOneThreadPerPartition_atMostTwoPerProcessor() {
+        assertThat(CheckoutProperties.consumerThreads(null, 4, 1)).isEqualTo(2);
+        assertThat(CheckoutProperties.consumerThreads(null, 4, 2)).isEqualTo(4);
+        assertThat(CheckoutProperties.consumerThreads(null, 4, 3)).isEqualTo(4);
         assertThat(CheckoutProperties.consumerThreads(null, 4, 64)).isEqualTo(4);
-        assertThat(CheckoutProperties.consumerThreads(null, 12, 16)).isEqualTo(8);
+        assertThat(CheckoutProperties.consumerThreads(null, 12, 4)).isEqualTo(8);
+        assertThat(CheckoutProperties.consumerThreads(null, 48, 2)).isEqualTo(4);
         assertThat(CheckoutProperties.consumerThreads(null, 1, 16)).isEqualTo(1);
     }
 
@@ -37,7 +36,7 @@ class CheckoutPropertiesTest {
         CheckoutProperties defaults = bind(Map.of());
         assertThat(defaults.concurrency()).isNull();
         assertThat(defaults.consumerThreads())
-                .isEqualTo(Math.min(4, Math.max(1, Runtime.getRuntime().availableProcessors() / 2)));
+                .isEqualTo(Math.min(4, 2 * Runtime.getRuntime().availableProcessors()));
         assertThat(defaults.batch().maxRecords()).isEqualTo(2000);
         assertThat(validator.validate(defaults)).isEmpty();
     }
