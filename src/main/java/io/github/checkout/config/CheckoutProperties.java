@@ -41,8 +41,9 @@ public record CheckoutProperties(
      * Consumer threads per listener: {@code configured} when set; unset, one per partition the request topics are
      * created with ({@code checkout.topics.partitions}), so that a slow or stuck batch holds back no other partition,
      * but no more than two per processor. A thread spends most of a batch waiting for the database and the broker:
-     * on two processors four threads decided as many requests per second as two, and more than one
-     * (docs/benchmark-defaults.md). Each thread of each listener holds a database connection while it decides.
+     * on two processors, requests spread over four partitions were decided faster by four threads than by two, and
+     * by two than by one (docs/benchmark-defaults.md). Each thread of each listener holds a database connection
+     * while it decides.
      */
     static int consumerThreads(Integer configured, int partitions, int processors) {
         return configured != null ? configured : Math.min(partitions, 2 * processors);

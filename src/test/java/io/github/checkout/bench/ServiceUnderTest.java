@@ -76,6 +76,9 @@ final class ServiceUnderTest implements AutoCloseable {
         properties.put("checkout.topics.order-refunded", name + ".order-refunded");
         properties.put("checkout.topics.refund-rejected", name + ".refund-rejected");
         properties.put("checkout.groups.purchases", name);
+        // Client ids of their own: two instances at once would otherwise register their producers' metrics under
+        // the same JMX names, and one would hide the other's from the per-batch figures.
+        properties.put("spring.kafka.client-id", name);
         properties.put("checkout.groups.refunds", name + ".refunds");
         properties.put("spring.main.banner-mode", "off");
         properties.put("spring.main.log-startup-info", "false");
