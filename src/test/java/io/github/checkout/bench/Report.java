@@ -246,7 +246,8 @@ final class Report {
         List<String> runs = results.stream().map(r -> r.scenario() + " " + shortLabel(r.mode())).toList();
         CategoryChart latency = new CategoryChartBuilder().width(1200).height(520)
                 .title("End-to-end latency p50 / p95 / p99, ms (log scale)")
-                .xAxisTitle("scenario and mode: svc = service, (a) = 32 JDBC calls, (b) = batching off").yAxisTitle("ms").build();
+                .xAxisTitle("scenario and mode: svc = service, def = service with default settings, (a) = 32 JDBC calls,"
+                        + " (b) = batching off").yAxisTitle("ms").build();
         style(latency);
         // Three bars per run are too narrow for their values; the table and the files have them.
         latency.getStyler().setLabelsVisible(false);
@@ -270,7 +271,7 @@ final class Report {
     }
 
     private static String shortLabel(String mode) {
-        return mode.equals(Mode.SERVICE.label) ? "svc" : mode.substring(0, 3);
+        return mode.equals(Mode.SERVICE.label) ? "svc" : mode.equals(Mode.DEFAULT.label) ? "def" : mode.substring(0, 3);
     }
 
     private static void addLatency(CategoryChart chart, String name, List<String> runs, List<Result> results,
