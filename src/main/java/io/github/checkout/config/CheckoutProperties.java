@@ -27,10 +27,27 @@ public record CheckoutProperties(
         @Pattern(regexp = "[A-Za-z0-9._-]{1,100}") String instanceId,
         /* a partition that has lag but has not advanced for this long is reported as stalled */
         @NotNull @DurationMin(seconds = 1) @DefaultValue("60s") Duration stallAfter,
-        /* consumer threads; more than the partition count leaves threads idle */
-        @Min(1) @Max(64) @DefaultValue("4") int concurrency,
+        /* consumer threads per listener; unset, one per partition, at most two per processor */
+        @Min(1) @Max(64) Integer concurrency,
         /* a request larger than this goes to the dead-letter topic unread */
         @Min(256) @Max(1048576) @DefaultValue("16384") int maxRequestBytes) {
+
+    /** Consumer threads per listener on this machine: {@link #consumerThreads(Integer, int, int)} of these settings. */
+    public int consumerThreads() {
+        return consumerThreads(concurrency, topics.partitions(), Runtime.getRuntime().availableProcessors());
+    }
+
+    /**
+     * Consumer threads per listener: {@code configured} when set; unset, one per partition the request topics are
+     * created with ({@code checkout.topics.partitions}), so that a slow or stuck batch holds back no other partition,
+     * but no more than two per processor. A thread spends most of a batch waiting for the database and the broker:
+     * on two processors, requests spread over four partitions were decided faster by four threads than by two, and
+     * by two than by one (docs/benchmark-defaults.md). Each thread of each listener holds a database connection
+     * while it decides.
+     */
+    static int consumerThreads(Integer configured, int partitions, int processors) {
+        return configured != null ? configured : Math.min(partitions, 2 * processors);
+    }
 
     /** Topic names, and the partition count used when the service creates a missing topic. */
     public record Topics(
@@ -52,7 +69,7 @@ public record CheckoutProperties(
      * {@code minBytes} are not yet there).
      */
     public record Batch(
-            @Min(1) @Max(10000) @DefaultValue("500") int maxRecords,
+            @Min(1) @Max(10000) @DefaultValue("2000") int maxRecords,
             @Min(1) @DefaultValue("65536") int minBytes,
             @NotNull @DefaultValue("10ms") Duration maxWait) {
     }

@@ -54,7 +54,7 @@ class KafkaConfig {
 
     /** One producer per consumer thread of the purchase and the refund listener, each held for its batch's transaction. */
     static int transactionalIds(CheckoutProperties properties) {
-        return 2 * properties.concurrency();
+        return 2 * properties.consumerThreads();
     }
 
     @Bean
@@ -112,7 +112,12 @@ class KafkaConfig {
         var factory = new ConcurrentKafkaListenerContainerFactory<Object, Object>();
         configurer.configure(factory, consumerFactory);
         factory.setBatchListener(true);
-        factory.setConcurrency(properties.concurrency());
+        int threads = properties.consumerThreads();
+        log.info("{} consumer thread{} per listener: {}", threads, threads == 1 ? "" : "s", properties.concurrency() != null
+                ? "checkout.concurrency=" + threads
+                : "checkout.concurrency unset, so one per partition (checkout.topics.partitions=" + properties.topics().partitions()
+                        + "), at most two per available processor (" + Runtime.getRuntime().availableProcessors() + ")");
+        factory.setConcurrency(threads);
         factory.getContainerProperties().setKafkaAwareTransactionManager(kafkaTransactionManager);
 
         Properties overrides = new Properties();

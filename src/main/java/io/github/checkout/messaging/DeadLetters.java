@@ -73,7 +73,7 @@ public class DeadLetters {
         this.sendable = largestSendable(kafka.getProducerFactory().getConfigurationProperties());
         // Every record of every batch in flight (both listeners, each consumer thread) can be remembered at
         // once, so that none is forgotten before its batch comes again.
-        int bound = 2 * properties.concurrency() * properties.batch().maxRecords();
+        int bound = 2 * properties.consumerThreads() * properties.batch().maxRecords();
         this.cuts = Collections.synchronizedMap(new LinkedHashMap<>(16, 0.75f, true) {
             @Override
             protected boolean removeEldestEntry(Map.Entry<Coordinates, Integer> eldest) {

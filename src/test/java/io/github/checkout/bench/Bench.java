@@ -5,6 +5,8 @@ import java.lang.management.CompilationMXBean;
 import java.lang.management.ManagementFactory;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Collections;
+import java.util.Comparator;
 import java.util.EnumMap;
 import java.util.List;
 import java.util.Map;
@@ -18,7 +20,7 @@ import org.springframework.jdbc.core.simple.JdbcClient;
 /**
  * Runs the plan: for each mode, each scenario on fresh items and keys, with the cost counters read around
  * it and the checks after it. The service modes each get an instance of their own, started for the mode and
- * closed before the next one starts.
+ * closed before the next one starts; the service with its default settings runs beside the tuned one.
  */
 final class Bench {
 
@@ -54,6 +56,7 @@ final class Bench {
     private final PrintStream out;
     private final String runId = UUID.randomUUID().toString().substring(0, 8);
     private boolean warmupsPassed = true;
+    private ServiceUnderTest.Tuning defaults;
     private ServiceUnderTest.JvmCosts jvmCosts;
 
     Bench(Map<String, Object> infrastructure, JdbcLoad.Database database, JdbcClient admin, Plan plan, PrintStream out) {
@@ -66,28 +69,62 @@ final class Bench {
 
     List<Result> run() throws Exception {
         List<Result> results = new ArrayList<>();
+        // With the tuned service in the plan, the default settings are measured beside it, scenario by scenario.
+        boolean paired = plan.modes().contains(Mode.SERVICE) && plan.modes().contains(Mode.DEFAULT);
         for (Mode mode : plan.modes()) {
-            if (plan.scenarios().stream().noneMatch(s -> plan.runs(mode, s))) {
+            if (plan.scenarios().stream().noneMatch(s -> plan.runs(mode, s)) || (paired && mode == Mode.DEFAULT)) {
                 continue;
             }
             out.printf("%n== %s ==%n", describe(mode));
             if (mode == Mode.JDBC) {
-                runScenarios(mode, null, results);
-            } else {
-                ServiceUnderTest.Tuning tuning = mode == Mode.UNBATCHED ? plan.tuning().unbatched() : plan.tuning();
-                out.printf("starting the service (max-records %d, concurrency %d, partitions %d, pool %d)%n",
-                        tuning.maxRecords(), tuning.concurrency(), tuning.partitions(), tuning.poolSize());
-                try (ServiceUnderTest service = ServiceUnderTest.start("bench-" + runId + "-" + mode.id, infrastructure, tuning)) {
-                    if (jvmCosts == null) {
-                        jvmCosts = service.jvmCosts(Workload.generate(Scenario.UNIFORM, 1_000, 100, "jvm-", plan.seed()));
-                        out.printf("  in the service's JVM, per request: %.1f us to read and validate it, %.1f us to write its outcome as JSON%n",
-                                jvmCosts.readMicros(), jvmCosts.writeMicros());
+                runScenarios(List.of(new Subject(mode, null)), results);
+                continue;
+            }
+            try (ServiceUnderTest service = start(mode)) {
+                if (jvmCosts == null) {
+                    jvmCosts = service.jvmCosts(Workload.generate(Scenario.UNIFORM, 1_000, 100, "jvm-", plan.seed()));
+                    out.printf("  in the service's JVM, per request: %.1f us to read and validate it, %.1f us to write its outcome as JSON%n",
+                            jvmCosts.readMicros(), jvmCosts.writeMicros());
+                }
+                if (mode == Mode.SERVICE && paired) {
+                    out.printf("== beside it, %s ==%n", describe(Mode.DEFAULT));
+                    try (ServiceUnderTest defaults = start(Mode.DEFAULT)) {
+                        runScenarios(List.of(new Subject(mode, service), new Subject(Mode.DEFAULT, defaults)), results);
                     }
-                    runScenarios(mode, service, results);
+                } else {
+                    runScenarios(List.of(new Subject(mode, service)), results);
                 }
             }
         }
+        results.sort(Comparator.comparingInt((Result r) -> plan.modes().indexOf(Mode.ofLabel(r.mode())))
+                .thenComparingInt(r -> plan.scenarios().indexOf(Scenario.of(r.scenario()))));
         return results;
+    }
+
+    /** Who is measured, and the instance of the service that decides, null for baseline (a). */
+    private record Subject(Mode mode, ServiceUnderTest service) {
+    }
+
+    private ServiceUnderTest start(Mode mode) {
+        ServiceUnderTest.Tuning tuning = switch (mode) {
+            case SERVICE -> plan.tuning();
+            case UNBATCHED -> plan.tuning().unbatched();
+            default -> null;
+        };
+        ServiceUnderTest service = ServiceUnderTest.start("bench-" + runId + "-" + mode.id, infrastructure, tuning);
+        ServiceUnderTest.Tuning runs = service.tuning();
+        out.printf("started the service%s (max-records %d, concurrency %d, partitions %d, pool %d)%n",
+                tuning == null ? " with its default settings" : "", runs.maxRecords(), runs.concurrency(),
+                runs.partitions(), runs.poolSize());
+        if (tuning == null) {
+            defaults = runs;
+        }
+        return service;
+    }
+
+    /** The settings the service with default settings resolved on this machine; null when it did not run. */
+    ServiceUnderTest.Tuning defaults() {
+        return defaults;
     }
 
     /** The service's per-request JSON costs, measured once; null when no service mode ran. */
@@ -100,30 +137,47 @@ final class Bench {
         return warmupsPassed;
     }
 
-    private void runScenarios(Mode mode, ServiceUnderTest service, List<Result> results) throws Exception {
-        int warmup = switch (mode) {
-            case SERVICE -> plan.warmup();
-            case JDBC -> Math.min(plan.warmup(), 2_000);
-            case UNBATCHED -> Math.min(plan.warmup(), 200);
-        };
-        if (warmup > 0) {
-            warmUp(mode, service, warmup);
+    /**
+     * Warms each subject up, then measures them scenario by scenario. Two subjects take turns, the one that goes
+     * first changing from scenario to scenario, so that neither always meets the JIT further along; the second
+     * shares the first one's compiled code, so its warm-up is a third as long.
+     */
+    private void runScenarios(List<Subject> subjects, List<Result> results) throws Exception {
+        for (int i = 0; i < subjects.size(); i++) {
+            Mode mode = subjects.get(i).mode();
+            int warmup = switch (mode) {
+                case SERVICE, DEFAULT -> plan.warmup();
+                case JDBC -> Math.min(plan.warmup(), 2_000);
+                case UNBATCHED -> Math.min(plan.warmup(), 200);
+            };
+            if (warmup > 0) {
+                warmUp(mode, subjects.get(i).service(), warmup, i == 0 ? plan.warmupFor() : plan.warmupFor().dividedBy(3));
+            }
         }
-        for (Scenario scenario : plan.scenarios()) {
-            if (!plan.runs(mode, scenario)) {
-                out.printf("  %-8s skipped: baseline (b) cannot sustain the offered rate%n", scenario.id());
-                continue;
+        for (int s = 0; s < plan.scenarios().size(); s++) {
+            Scenario scenario = plan.scenarios().get(s);
+            List<Subject> turn = new ArrayList<>(subjects);
+            if (s % 2 == 0) {
+                Collections.reverse(turn);
             }
-            Result result = measure(mode, scenario, service, plan.requests(scenario), plan.items(), scenario.id());
-            results.add(result);
-            out.printf("  %-8s %,9d requests  %,9.0f req/s  p50 %7.1f  p99 %8.1f ms  %.4f commits/req  %s%n",
-                    scenario.id(), result.requests(), result.perSecond(), result.p50Ms(), result.p99Ms(),
-                    result.commitsPerRequest(), result.passed() ? "checks PASS" : "checks FAIL");
-            if (scenario == Scenario.FLASH) {
-                out.printf("           %,d orders; last outcome %.2f s after the last request was produced%n",
-                        result.orders(), result.tailSeconds());
+            for (Subject subject : turn) {
+                Mode mode = subject.mode();
+                String who = subjects.size() > 1 ? String.format("%-18s ", mode.label) : "";
+                if (!plan.runs(mode, scenario)) {
+                    out.printf("  %-8s %sskipped: baseline (b) cannot sustain the offered rate%n", scenario.id(), who);
+                    continue;
+                }
+                Result result = measure(mode, scenario, subject.service(), plan.requests(scenario), plan.items(), scenario.id());
+                results.add(result);
+                out.printf("  %-8s %s%,9d requests  %,9.0f req/s  p50 %7.1f  p99 %8.1f ms  %.4f commits/req  %s%n",
+                        scenario.id(), who, result.requests(), result.perSecond(), result.p50Ms(), result.p99Ms(),
+                        result.commitsPerRequest(), result.passed() ? "checks PASS" : "checks FAIL");
+                if (scenario == Scenario.FLASH) {
+                    out.printf("           %,d orders; last outcome %.2f s after the last request was produced%n",
+                            result.orders(), result.tailSeconds());
+                }
+                result.checks().stream().filter(c -> !c.passed()).forEach(c -> out.println("           " + c));
             }
-            result.checks().stream().filter(c -> !c.passed()).forEach(c -> out.println("           " + c));
         }
     }
 
@@ -135,23 +189,24 @@ final class Bench {
      * measures the JIT; the latency scenario's small batches and many small produce requests run code that the
      * other two shapes hardly touch.
      */
-    private void warmUp(Mode mode, ServiceUnderTest service, int requests) throws Exception {
+    private void warmUp(Mode mode, ServiceUnderTest service, int requests, Duration warmupFor) throws Exception {
         List<Scenario> shapes = new ArrayList<>(List.of(Scenario.UNIFORM, Scenario.HOT));
         if (plan.scenarios().contains(Scenario.LATENCY) && plan.runs(mode, Scenario.LATENCY)) {
             shapes.add(Scenario.LATENCY);
         }
         Map<Scenario, Double> lastCompiling = new EnumMap<>(Scenario.class);
-        long deadline = System.nanoTime() + plan.warmupFor().toNanos();
+        long deadline = System.nanoTime() + warmupFor.toNanos();
         for (int round = 1; ; round++) {
             Scenario scenario = shapes.get((round - 1) % shapes.size());
             Result result = measure(mode, scenario, service, requests, Math.min(plan.items(), 1_000), "warm-up-" + round);
-            out.printf("  warm-up %d: %,d %s requests, JIT compiling %.0f%% of the time, %s%n", round, result.requests(),
+            out.printf("  warm-up %d%s: %,d %s requests, JIT compiling %.0f%% of the time, %s%n", round,
+                    mode == Mode.DEFAULT ? " (defaults)" : "", result.requests(),
                     scenario == Scenario.LATENCY ? "paced" : scenario.id(), result.jitPercent(),
                     result.passed() ? "checks PASS" : "checks FAIL");
             result.checks().stream().filter(c -> !c.passed()).forEach(c -> out.println("           " + c));
             warmupsPassed &= result.passed();
             lastCompiling.put(scenario, result.jitPercent());
-            boolean settled = mode != Mode.SERVICE
+            boolean settled = (mode != Mode.SERVICE && mode != Mode.DEFAULT)
                     || (lastCompiling.size() == shapes.size() && lastCompiling.values().stream().allMatch(p -> p < 10));
             if (settled || System.nanoTime() > deadline) {
                 return;
@@ -171,7 +226,7 @@ final class Bench {
         Run run;
         try (ProgressBar progress = progressBar(label + " / " + mode.label, workload.deliveries())) {
             run = switch (mode) {
-                case SERVICE, UNBATCHED -> KafkaLoad.run((String) infrastructure.get("spring.kafka.bootstrap-servers"),
+                case SERVICE, DEFAULT, UNBATCHED -> KafkaLoad.run((String) infrastructure.get("spring.kafka.bootstrap-servers"),
                         service, workload, pacing(mode, scenario), progress);
                 case JDBC -> JdbcLoad.run(database, workload, JdbcLoad.THREADS,
                         scenario == Scenario.LATENCY ? plan.latencyRate() : 0,
@@ -207,6 +262,7 @@ final class Bench {
     private String describe(Mode mode) {
         return switch (mode) {
             case SERVICE -> "service: one place_orders call and one Kafka transaction per poll batch";
+            case DEFAULT -> "the service with its default settings: nothing set but the connection (and its own topics and group)";
             case JDBC -> "baseline (a): one place_order call per request from " + JdbcLoad.THREADS
                     + " JDBC connections, at most " + plan.baselineFor().toSeconds() + " s per scenario";
             case UNBATCHED -> "baseline (b): the service with checkout.batch.max-records=1, at most "

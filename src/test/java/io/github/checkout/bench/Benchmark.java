@@ -24,7 +24,8 @@ import picocli.CommandLine.Option;
 
 /**
  * The benchmark of the issue: on one machine, in one run, against a real broker and a real PostgreSQL
- * started in this JVM, the service and its two baselines through five scenarios, with checks after each.
+ * started in this JVM, the service (tuned, and beside it with its default settings) and its two baselines
+ * through five scenarios, with checks after each.
  * Run it with {@code ./mvnw -q -Pbenchmark test-compile exec:exec}, options in {@code -Dbenchmark.args="..."}.
  */
 @Command(name = "benchmark", mixinStandardHelpOptions = true, sortOptions = false,
@@ -36,8 +37,9 @@ public final class Benchmark implements Callable<Integer> {
             description = "Scenarios to run, in order (default: ${DEFAULT-VALUE}).")
     List<String> scenarios;
 
-    @Option(names = "--modes", split = ",", defaultValue = "service,jdbc,unbatched",
-            description = "service, jdbc = baseline (a), unbatched = baseline (b) (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--modes", split = ",", defaultValue = "service,default,jdbc,unbatched",
+            description = "service (tuned by the options below), default = the service with its default settings (beside"
+                    + " the tuned one when both run), jdbc = baseline (a), unbatched = baseline (b) (default: ${DEFAULT-VALUE}).")
     List<String> modes;
 
     @Option(names = "--requests", split = ",", paramLabel = "SCENARIO=N",
@@ -75,11 +77,12 @@ public final class Benchmark implements Callable<Integer> {
     Integer serviceSeconds;
 
     @Option(names = "--max-records", defaultValue = "2000", description = "checkout.batch.max-records of the service"
-            + " (default ${DEFAULT-VALUE}; the service's own default is 500).")
+            + " (default ${DEFAULT-VALUE}, the service's own default too).")
     int maxRecords;
 
     @Option(names = "--concurrency", defaultValue = "1", description = "checkout.concurrency: consumer threads"
-            + " (default ${DEFAULT-VALUE}: on 2 cores one consumer beat two; the service's own default is 4).")
+            + " (default ${DEFAULT-VALUE}: with 2 partitions on 2 cores one consumer beat two; the service's own default is"
+            + " one per partition, at most two per processor).")
     int concurrency;
 
     @Option(names = "--partitions", defaultValue = "2", description = "Partitions of each topic (default ${DEFAULT-VALUE};"
@@ -130,6 +133,12 @@ public final class Benchmark implements Callable<Integer> {
             console.println();
             Report.printTable(results, console);
             console.println();
+            if (Report.find(results, Scenario.HOT.id(), Mode.DEFAULT).isPresent()) {
+                console.println("The service with its default settings (" + describe(bench.defaults()) + ") beside the tuned one ("
+                        + describe(plan.tuning()) + "), measured in turn:");
+                Report.printDefaults(results, console);
+                console.println();
+            }
             console.println("Inside the service, per poll batch (place_orders time from pg_stat_user_functions,"
                     + " transaction times from the producers' metrics):");
             Report.printBatches(results, console);
@@ -146,6 +155,9 @@ public final class Benchmark implements Callable<Integer> {
                 settings.put("service JSON costs", String.format(java.util.Locale.ROOT,
                         "%.1f us to read and validate a request, %.1f us to write an outcome (one thread)",
                         bench.jvmCosts().readMicros(), bench.jvmCosts().writeMicros()));
+            }
+            if (bench.defaults() != null) {
+                settings.put("service, defaults", describe(bench.defaults()) + ": nothing set but the connection, its topics and group");
             }
             Report.writeJson(machine, settings, results, targets, out.resolve("results.json"));
             Report.writeChart(results, out.resolve("benchmark.png"));
@@ -174,6 +186,11 @@ public final class Benchmark implements Callable<Integer> {
                 Duration.ofSeconds(baselineSeconds != null ? baselineSeconds : quick ? 2 : 8),
                 quick ? 2_000 : 20_000, Duration.ofSeconds(warmupSeconds != null ? warmupSeconds : quick ? 10 : 60),
                 tuning, seed);
+    }
+
+    private static String describe(ServiceUnderTest.Tuning t) {
+        return "max-records " + t.maxRecords() + ", concurrency " + t.concurrency() + ", partitions " + t.partitions()
+                + ", hikari pool " + t.poolSize();
     }
 
     private static Map<String, Object> machine(JdbcClient db) {

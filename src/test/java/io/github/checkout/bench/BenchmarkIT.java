@@ -29,7 +29,7 @@ class BenchmarkIT {
             var database = new JdbcLoad.Database(TestInfrastructure.jdbcUrl(), user, password);
             var tuning = new ServiceUnderTest.Tuning(100, 2, 2, 4);
             // Baseline (b) takes one Kafka transaction per request: a few dozen requests are enough to see it.
-            var batched = new Bench.Plan(List.of(Scenario.FLASH, Scenario.ZIPF), List.of(Mode.SERVICE, Mode.JDBC),
+            var batched = new Bench.Plan(List.of(Scenario.FLASH, Scenario.ZIPF), List.of(Mode.SERVICE, Mode.DEFAULT, Mode.JDBC),
                     Map.of(Scenario.FLASH, 150, Scenario.ZIPF, 200), 50, 100, 20, 100, Duration.ofSeconds(1),
                     Duration.ofSeconds(20), Duration.ofSeconds(20), 0, Duration.ZERO, tuning, 7);
             var unbatched = new Bench.Plan(List.of(Scenario.ZIPF), List.of(Mode.UNBATCHED), Map.of(Scenario.ZIPF, 40), 50,
@@ -39,7 +39,7 @@ class BenchmarkIT {
             results.addAll(new Bench(infrastructure, database, admin, unbatched, System.out).run());
             results = Report.withRatios(results);
 
-            assertThat(results).hasSize(5).allSatisfy(r -> assertThat(r.checks()).allMatch(Checks.Check::passed));
+            assertThat(results).hasSize(7).allSatisfy(r -> assertThat(r.checks()).allMatch(Checks.Check::passed));
             assertThat(results).allSatisfy(r -> assertThat(r.decided()).isEqualTo(r.requests()));
             assertThat(results).filteredOn(r -> r.scenario().equals("zipf")).allSatisfy(r ->
                     assertThat(r.distinctKeys()).isLessThan(r.requests()));
@@ -50,6 +50,11 @@ class BenchmarkIT {
             assertThat(Report.find(results, "zipf", Mode.SERVICE)).get()
                     .satisfies(r -> assertThat(r.vsBaselineA()).isNotNull())
                     .satisfies(r -> assertThat(r.vsBaselineB()).isNotNull());
+            assertThat(Report.find(results, "zipf", Mode.DEFAULT)).get()
+                    .satisfies(r -> assertThat(r.vsBaselineA()).isNotNull());
+            // Two instances ran at once: each one's Kafka transaction times are its own.
+            assertThat(results).filteredOn(r -> r.batches() != null).allSatisfy(r ->
+                    assertThat(r.batches().commitMs()).as("%s %s", r.scenario(), r.mode()).isPositive());
 
             Report.writeCsv(results, out.resolve("results.csv"));
             Report.writeJson(Map.of("cpu", "test"), Map.of(), results, Report.targets(results), out.resolve("results.json"));

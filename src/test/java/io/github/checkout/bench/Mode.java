@@ -6,6 +6,8 @@ import java.util.Arrays;
 enum Mode {
     /** The service as configured: one place_orders call and one Kafka transaction per poll batch. */
     SERVICE("service", "service"),
+    /** The service with nothing set but the connection: what runs out of the box, measured beside SERVICE. */
+    DEFAULT("default", "service, defaults"),
     /** Baseline (a): the classic synchronous checkout, one place_order call per request from 32 JDBC connections. */
     JDBC("jdbc", "(a) 32 JDBC calls"),
     /** Baseline (b): the same service with batching turned off (checkout.batch.max-records=1). */
@@ -17,6 +19,10 @@ enum Mode {
     Mode(String id, String label) {
         this.id = id;
         this.label = label;
+    }
+
+    static Mode ofLabel(String label) {
+        return Arrays.stream(values()).filter(m -> m.label.equals(label)).findFirst().orElseThrow();
     }
 
     static Mode of(String id) {

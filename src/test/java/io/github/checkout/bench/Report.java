@@ -76,6 +76,34 @@ final class Report {
         }
     }
 
+    /** How close an unconfigured service comes to the tuned one: at least this share of its requests per second. */
+    static final double DEFAULTS_WITHIN = 0.9;
+
+    /**
+     * The service with its default settings beside the tuned one, scenario by scenario: requests per second, their
+     * ratio, and whether it is within 10%; p99 beside it. At a fixed rate both decide what is offered, so there the
+     * ratio says nothing and p99 is what to compare.
+     */
+    static void printDefaults(List<Result> results, PrintStream out) {
+        String format = "%-8s %12s %14s %14s %10s %12s %13s%n";
+        String header = String.format(Locale.ROOT, format, "scenario", "tuned req/s", "default req/s", "default/tuned",
+                "within 10%", "tuned p99 ms", "default p99 ms");
+        out.print(header);
+        out.println("-".repeat(header.length() - 1));
+        for (Result tuned : results) {
+            if (!tuned.mode().equals(Mode.SERVICE.label)) {
+                continue;
+            }
+            find(results, tuned.scenario(), Mode.DEFAULT).ifPresent(defaults -> {
+                boolean paced = tuned.scenario().equals(Scenario.LATENCY.id());
+                double ratio = defaults.perSecond() / tuned.perSecond();
+                out.printf(Locale.ROOT, format, tuned.scenario(), String.format(Locale.ROOT, "%,.0f", tuned.perSecond()),
+                        String.format(Locale.ROOT, "%,.0f", defaults.perSecond()), String.format(Locale.ROOT, "%.2f", ratio),
+                        paced ? "n/a" : ratio >= DEFAULTS_WITHIN ? "yes" : "NO", ms(tuned.p99Ms()), ms(defaults.p99Ms()));
+            });
+        }
+    }
+
     /** Inside the service, per poll batch, for the modes that have batches. */
     static void printBatches(List<Result> results, PrintStream out) {
         String format = "%-8s %-18s %9s %9s %12s %12s %12s %14s%n";
@@ -123,6 +151,13 @@ final class Report {
                         String.format(Locale.ROOT, "%.1f x (%,.0f vs %,.0f req/s)", r.vsBaselineA(), r.perSecond(),
                                 r.perSecond() / r.vsBaselineA())))
                 .orElse(notRun("hot item: >= 8 x baseline (a) in the same run")));
+        String defaultsTarget = "hot item: default settings within 10% of the tuned ones in the same run";
+        targets.add(hot.flatMap(tuned -> find(results, Scenario.HOT.id(), Mode.DEFAULT)
+                        .map(defaults -> new Target(defaultsTarget,
+                                status(defaults.perSecond() >= DEFAULTS_WITHIN * tuned.perSecond() && defaults.passed()),
+                                String.format(Locale.ROOT, "%.2f x (%,.0f vs %,.0f req/s)", defaults.perSecond() / tuned.perSecond(),
+                                        defaults.perSecond(), tuned.perSecond()))))
+                .orElse(notRun(defaultsTarget)));
         String flashTarget = "flash sale: all 50,000 requests decided, exactly 100 orders, < 5 s after the last is produced";
         targets.add(find(results, Scenario.FLASH.id(), Mode.SERVICE)
                 .map(r -> new Target(flashTarget,
@@ -211,7 +246,8 @@ final class Report {
         List<String> runs = results.stream().map(r -> r.scenario() + " " + shortLabel(r.mode())).toList();
         CategoryChart latency = new CategoryChartBuilder().width(1200).height(520)
                 .title("End-to-end latency p50 / p95 / p99, ms (log scale)")
-                .xAxisTitle("scenario and mode: svc = service, (a) = 32 JDBC calls, (b) = batching off").yAxisTitle("ms").build();
+                .xAxisTitle("scenario and mode: svc = service, def = service with default settings, (a) = 32 JDBC calls,"
+                        + " (b) = batching off").yAxisTitle("ms").build();
         style(latency);
         // Three bars per run are too narrow for their values; the table and the files have them.
         latency.getStyler().setLabelsVisible(false);
@@ -235,7 +271,7 @@ final class Report {
     }
 
     private static String shortLabel(String mode) {
-        return mode.equals(Mode.SERVICE.label) ? "svc" : mode.substring(0, 3);
+        return mode.equals(Mode.SERVICE.label) ? "svc" : mode.equals(Mode.DEFAULT.label) ? "def" : mode.substring(0, 3);
     }
 
     private static void addLatency(CategoryChart chart, String name, List<String> runs, List<Result> results,

@@ -3,6 +3,7 @@ package io.github.checkout.bench;
 import com.zaxxer.hikari.HikariDataSource;
 import com.zaxxer.hikari.HikariPoolMXBean;
 import io.github.checkout.CheckoutApplication;
+import io.github.checkout.config.CheckoutProperties;
 import io.github.checkout.purchase.OrderCreated;
 import io.github.checkout.purchase.PurchaseOutcome;
 import io.github.checkout.purchase.kafka.PurchaseRequestReader;
@@ -12,6 +13,7 @@ import java.sql.Statement;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -21,13 +23,15 @@ import org.springframework.boot.WebApplicationType;
 import org.springframework.boot.builder.SpringApplicationBuilder;
 import org.springframework.context.ConfigurableApplicationContext;
 import org.springframework.kafka.config.KafkaListenerEndpointRegistry;
+import org.springframework.kafka.listener.ConcurrentMessageListenerContainer;
+import org.springframework.kafka.listener.MessageListenerContainer;
 import tools.jackson.databind.json.JsonMapper;
 
 import static org.awaitility.Awaitility.await;
 
 /**
- * The service, started in this JVM exactly as it runs in production but on topics and a consumer group of
- * its own, so that two instances started one after the other share nothing.
+ * The service, started in this JVM exactly as it runs in production but on topics and consumer groups of
+ * its own, so that two instances, at once or one after the other, share nothing.
  */
 final class ServiceUnderTest implements AutoCloseable {
 
@@ -49,33 +53,65 @@ final class ServiceUnderTest implements AutoCloseable {
         this.tuning = tuning;
     }
 
+    /**
+     * Starts an instance on its own topics and group. With a {@code tuning} those settings are set, and must take
+     * effect; without one nothing is set but the connection, as an unconfigured service runs.
+     */
     static ServiceUnderTest start(String name, Map<String, Object> infrastructure, Tuning tuning) {
         Map<String, Object> properties = new HashMap<>(infrastructure);
         properties.put("checkout.demo.enabled", "false");
-        properties.put("checkout.batch.max-records", tuning.maxRecords());
-        properties.put("checkout.concurrency", tuning.concurrency());
-        properties.put("checkout.topics.partitions", tuning.partitions());
+        if (tuning != null) {
+            properties.put("checkout.batch.max-records", tuning.maxRecords());
+            properties.put("checkout.concurrency", tuning.concurrency());
+            properties.put("checkout.topics.partitions", tuning.partitions());
+            properties.put("spring.datasource.hikari.maximum-pool-size", tuning.poolSize());
+        }
         properties.put("checkout.topics.purchase-requests", name + ".purchase-requests");
         properties.put("checkout.topics.purchase-requests-dead-letter", name + ".purchase-requests.DLT");
         properties.put("checkout.topics.order-created", name + ".order-created");
         properties.put("checkout.topics.out-of-stock", name + ".out-of-stock");
         properties.put("checkout.topics.purchase-rejected", name + ".purchase-rejected");
+        properties.put("checkout.topics.refund-requests", name + ".refund-requests");
+        properties.put("checkout.topics.refund-requests-dead-letter", name + ".refund-requests.DLT");
+        properties.put("checkout.topics.order-refunded", name + ".order-refunded");
+        properties.put("checkout.topics.refund-rejected", name + ".refund-rejected");
         properties.put("checkout.groups.purchases", name);
+        // Client ids of their own: two instances at once would otherwise register their producers' metrics under
+        // the same JMX names, and one would hide the other's from the per-batch figures.
+        properties.put("spring.kafka.client-id", name);
         properties.put("checkout.groups.refunds", name + ".refunds");
-        properties.put("spring.datasource.hikari.maximum-pool-size", tuning.poolSize());
         properties.put("spring.main.banner-mode", "off");
         properties.put("spring.main.log-startup-info", "false");
         properties.put("logging.level.root", "warn");
         properties.put("logging.level.org.apache.kafka", "error");
         properties.put("logging.level.kafka", "error");
+        // As arguments: default properties would lose to application.yml (its Hikari pool size, for one).
         ConfigurableApplicationContext context = new SpringApplicationBuilder(CheckoutApplication.class)
                 .web(WebApplicationType.NONE)
-                .properties(properties)
-                .run();
-        var service = new ServiceUnderTest(context, name, tuning);
-        service.verifyBatchSize();
+                .run(properties.entrySet().stream().map(e -> "--" + e.getKey() + "=" + e.getValue()).toArray(String[]::new));
+        var service = new ServiceUnderTest(context, name, effective(context, name + ".purchase-requests"));
+        // Baseline (b) means nothing unless the listener's consumers really take one record at a time.
+        if (tuning != null && !tuning.equals(service.tuning)) {
+            service.close();
+            throw new IllegalStateException("the settings " + tuning + " did not all take effect: " + service.tuning);
+        }
         service.awaitAssignment();
         return service;
+    }
+
+    /** The settings the instance runs with, read from its request listener's consumers, its settings and its pool. */
+    private static Tuning effective(ConfigurableApplicationContext context, String requestTopic) {
+        var container = (ConcurrentMessageListenerContainer<?, ?>) requestListener(context, requestTopic);
+        String maxPollRecords = container.getContainerProperties().getKafkaConsumerProperties().getProperty("max.poll.records");
+        return new Tuning(maxPollRecords == null ? -1 : Integer.parseInt(maxPollRecords), container.getConcurrency(),
+                context.getBean(CheckoutProperties.class).topics().partitions(),
+                context.getBean(HikariDataSource.class).getMaximumPoolSize());
+    }
+
+    private static MessageListenerContainer requestListener(ConfigurableApplicationContext context, String requestTopic) {
+        return context.getBean(KafkaListenerEndpointRegistry.class).getListenerContainers().stream()
+                .filter(c -> Arrays.asList(c.getContainerProperties().getTopics()).contains(requestTopic))
+                .findFirst().orElseThrow(() -> new IllegalStateException("no listener reads " + requestTopic));
     }
 
     String requestTopic() {
@@ -91,29 +127,16 @@ final class ServiceUnderTest implements AutoCloseable {
         return topics;
     }
 
+    /** The settings it runs with: the ones it was started with, or its defaults as resolved on this machine. */
     Tuning tuning() {
         return tuning;
     }
 
-    /** Baseline (b) means nothing unless the listener's consumers really take the configured number of records. */
-    private void verifyBatchSize() {
-        for (var container : context.getBean(KafkaListenerEndpointRegistry.class).getListenerContainers()) {
-            String maxPollRecords = container.getContainerProperties().getKafkaConsumerProperties().getProperty("max.poll.records");
-            if (!String.valueOf(tuning.maxRecords()).equals(maxPollRecords)) {
-                close();
-                throw new IllegalStateException("checkout.batch.max-records=" + tuning.maxRecords()
-                        + " did not reach the listener's consumers (max.poll.records=" + maxPollRecords + ")");
-            }
-        }
-    }
-
-    /** Until the listener owns every request partition, so that no run measures a rebalance. */
+    /** Until the request listener owns every request partition, so that no run measures a rebalance. */
     private void awaitAssignment() {
-        KafkaListenerEndpointRegistry registry = context.getBean(KafkaListenerEndpointRegistry.class);
+        MessageListenerContainer listener = requestListener(context, requestTopic());
         await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(50)).until(() ->
-                registry.getListenerContainers().stream()
-                        .mapToInt(c -> c.getAssignedPartitions() == null ? 0 : c.getAssignedPartitions().size())
-                        .sum() >= tuning.partitions());
+                listener.getAssignedPartitions() != null && listener.getAssignedPartitions().size() >= tuning.partitions());
     }
 
     /**

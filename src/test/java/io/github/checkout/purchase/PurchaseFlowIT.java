@@ -45,7 +45,7 @@ class PurchaseFlowIT extends IntegrationTestSupport {
     void bothListenersConsumeWithTheConfiguredBatchSettings(@Autowired KafkaListenerEndpointRegistry listeners) {
         assertThat(listeners.getListenerContainers()).hasSize(2).allSatisfy(container ->
                 assertThat(container.getContainerProperties().getKafkaConsumerProperties())
-                        .containsEntry("max.poll.records", "500")
+                        .containsEntry("max.poll.records", "2000")
                         .containsEntry("fetch.min.bytes", "65536")
                         .containsEntry("fetch.max.wait.ms", "10"));
     }
