@@ -41,6 +41,9 @@ import org.springframework.test.context.TestPropertySource;
         "checkout.topics.refund-requests=" + UndecidableRequestIT.REFUNDS,
         "checkout.groups.purchases=undecidable-it",
         "checkout.groups.refunds=undecidable-it-refunds",
+        // One consumer thread per partition, which the default gives only from two processors up: the test
+        // holds one partition's batch and checks that another partition keeps flowing.
+        "checkout.concurrency=4",
         // A connection attempt to the cut database fails within a second, so that a split that took such a
         // failure for the request's own would dead-letter it within the seconds the database is away.
         "spring.datasource.hikari.connection-timeout=1000"})
