@@ -3,6 +3,7 @@ package io.github.checkout.purchase;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.github.checkout.messaging.RequestReader;
+import io.github.checkout.request.IdempotencyKey;
 import java.time.Instant;
 import java.util.UUID;
 import org.junit.jupiter.api.Test;
@@ -14,7 +15,7 @@ class PurchaseServiceTest {
 
     @Test
     void anErrorCodeThisVersionDoesNotKnow_passesThroughAsStoredWithAMessageThatSaysSo() {
-        var request = new PurchaseRequested("key-1", UUID.randomUUID(), UUID.randomUUID(), 1, null);
+        var request = new PurchaseRequested(new IdempotencyKey("key-1"), UUID.randomUUID(), UUID.randomUUID(), 1);
         var decision = new PurchaseGateway.Decision(PurchaseOutcome.Kind.REJECTED, null, null, "held_elsewhere",
                 Instant.parse("2026-11-30T12:00:00Z"));
 
@@ -29,7 +30,7 @@ class PurchaseServiceTest {
 
     @Test
     void aKnownErrorCode_keepsItsMessage() {
-        var request = new PurchaseRequested("key-2", UUID.randomUUID(), UUID.randomUUID(), 1, null);
+        var request = new PurchaseRequested(new IdempotencyKey("key-2"), UUID.randomUUID(), UUID.randomUUID(), 1);
         var decision = new PurchaseGateway.Decision(PurchaseOutcome.Kind.REJECTED, null, null, "item_not_found", Instant.now());
 
         PurchaseRejected rejected = (PurchaseRejected) PurchaseService.toOutcome(request, decision);

@@ -3,6 +3,7 @@ package io.github.checkout.refund;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.github.checkout.messaging.RequestReader;
+import io.github.checkout.request.IdempotencyKey;
 import java.time.Instant;
 import java.util.UUID;
 import org.junit.jupiter.api.Test;
@@ -12,7 +13,7 @@ class RefundServiceTest {
 
     @Test
     void anErrorCodeThisVersionDoesNotKnow_passesThroughAsStoredWithAMessageThatSaysSo() {
-        var request = new RefundRequested("key-1", UUID.randomUUID(), null, RefundRequested.CANCELLED);
+        var request = new RefundRequested(new IdempotencyKey("key-1"), UUID.randomUUID(), null, RefundRequested.CANCELLED);
         var decision = new RefundGateway.Decision(RefundOutcome.Kind.REJECTED, UUID.randomUUID(), null, null,
                 "refund_window_closed", Instant.parse("2026-11-30T12:00:00Z"));
 
