@@ -36,8 +36,8 @@ public class PurchaseRequestReader extends RequestReader<PurchaseRequested> {
     /**
      * Accepts only an object with no properties but the five known ones, each a string, except quantity,
      * an integer that fits an int; a key of 1 to 200 chars and two UUIDs in their 36-char form. Every such
-     * message passes the schema. A requestedAt string is decoded and dropped: decoding finds bytes that are
-     * not UTF-8, as the full path does.
+     * message passes the schema. A requestedAt string is decoded like the others, then dropped, so bytes
+     * that are not UTF-8 are refused as the full path refuses them.
      */
     @Override
     protected PurchaseRequested readFast(byte[] value) {

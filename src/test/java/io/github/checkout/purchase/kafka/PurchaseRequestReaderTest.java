@@ -46,6 +46,17 @@ class PurchaseRequestReaderTest {
     }
 
     @Test
+    void requestedAtThatIsNotUtf8_isMalformedThoughNotRead() {
+        for (byte notUtf8 : new byte[] {(byte) 0xFF, (byte) 0xC3, (byte) 0x80}) {
+            byte[] message = "{\"idempotencyKey\":\"k\",\"userId\":\"%s\",\"itemId\":\"%s\",\"requestedAt\":\"2026-11-26T10:15:30Z\"}"
+                    .formatted(USER, ITEM).getBytes(StandardCharsets.UTF_8);
+            message[message.length - 5] = notUtf8;
+            assertThat(reader.read(message)).isInstanceOfSatisfying(Poison.class,
+                    p -> assertThat(p.reason()).isEqualTo(Reason.MALFORMED_JSON));
+        }
+    }
+
+    @Test
     void missingQuantity_defaultsToOne() {
         assertThat(valid(read("{\"idempotencyKey\":\"k\",\"userId\":\"%s\",\"itemId\":\"%s\"}".formatted(USER, ITEM)))
                 .quantity()).isEqualTo(1);
