@@ -8,10 +8,14 @@ import com.tngtech.archunit.core.importer.ClassFileImporter;
 import com.tngtech.archunit.core.importer.ImportOption;
 import org.junit.jupiter.api.Test;
 
-/** The purchase and refund cores know neither Kafka nor JDBC: adapters depend on them, never the other way round. */
+/**
+ * The purchase and refund cores, and the request package they share, know neither Kafka nor JDBC: adapters
+ * depend on them, never the other way round.
+ */
 class ArchitectureTest {
 
-    private static final String[] CORES = {"io.github.checkout.purchase", "io.github.checkout.refund"};
+    private static final String[] CORES = {
+        "io.github.checkout.purchase", "io.github.checkout.refund", "io.github.checkout.request"};
 
     private final JavaClasses classes = new ClassFileImporter()
             .withImportOption(ImportOption.Predefined.DO_NOT_INCLUDE_TESTS)

@@ -54,8 +54,8 @@ public final class OperatorCommands {
 
     /** True when the first argument that is not an option names a command. */
     public static boolean isCommand(String... args) {
-        return Arrays.stream(args).filter(arg -> !arg.startsWith("--")).findFirst()
-                .filter(COMMANDS::contains).isPresent();
+        List<String> words = new DefaultApplicationArguments(args).getNonOptionArgs();
+        return !words.isEmpty() && COMMANDS.contains(words.get(0));
     }
 
     /** Starts the application in command mode, runs the command, stops, and returns the exit code. */
