@@ -9,12 +9,13 @@ import com.tngtech.archunit.core.importer.ImportOption;
 import org.junit.jupiter.api.Test;
 
 /**
- * The purchase and refund cores know neither Kafka nor JDBC: adapters depend on them, never the other way
- * round. The service knows neither the embedded default nor the demo.
+ * The purchase and refund cores, and the request package they share, know neither Kafka nor JDBC: adapters
+ * depend on them, never the other way round. The service knows neither the embedded default nor the demo.
  */
 class ArchitectureTest {
 
-    private static final String[] CORES = {"io.github.checkout.purchase", "io.github.checkout.refund"};
+    private static final String[] CORES = {
+        "io.github.checkout.purchase", "io.github.checkout.refund", "io.github.checkout.request"};
     private static final String EMBEDDED = "io.github.checkout.embedded..";
     private static final String DEMO = "io.github.checkout.demo..";
 

@@ -9,7 +9,6 @@ import com.networknt.schema.path.NodePath;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
-import java.time.DateTimeException;
 import java.util.List;
 import java.util.Set;
 import java.util.stream.Collectors;
@@ -42,10 +41,7 @@ public abstract class RequestReader<T> {
 
     public enum Reason {
         OVERSIZED("oversized"), MALFORMED_JSON("malformed_json"), SCHEMA_VIOLATION("schema_violation"),
-        /**
-         * Passes the schema, yet a value cannot be kept: a leap second or an offset beyond 18 hours (no Java
-         * form), U+0000 or half a surrogate pair in a text (no PostgreSQL form).
-         */
+        /** Passes the schema, yet a text cannot be kept: it holds U+0000 or half a surrogate pair (no PostgreSQL form). */
         UNREPRESENTABLE("unrepresentable");
 
         public final String code;
@@ -130,7 +126,7 @@ public abstract class RequestReader<T> {
         }
         try {
             return new Valid<>(parse(node));
-        } catch (IllegalArgumentException | DateTimeException e) {
+        } catch (IllegalArgumentException e) {
             return new Poison<>(Reason.UNREPRESENTABLE, e.getMessage());
         }
     }

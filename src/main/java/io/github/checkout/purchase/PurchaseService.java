@@ -33,13 +33,14 @@ public class PurchaseService {
     }
 
     static PurchaseOutcome toOutcome(PurchaseRequested r, PurchaseGateway.Decision d) {
+        String key = r.idempotencyKey().value();
         return switch (d.kind()) {
-            case ORDER_CREATED -> new OrderCreated(eventId(r), r.idempotencyKey(), d.orderId(), r.userId(),
-                    r.itemId(), r.quantity(), d.stock(), d.decidedAt());
-            case OUT_OF_STOCK -> new OutOfStock(eventId(r), r.idempotencyKey(), r.userId(), r.itemId(),
-                    r.quantity(), d.stock(), d.decidedAt());
-            case REJECTED -> new PurchaseRejected(eventId(r, d.errorCode()), r.idempotencyKey(), r.userId(), r.itemId(),
-                    d.errorCode(), ErrorCode.messageFor(d.errorCode()), d.decidedAt());
+            case ORDER_CREATED -> new OrderCreated(eventId(r), key, d.orderId(), r.userId(), r.itemId(), r.quantity(),
+                    d.stock(), d.decidedAt());
+            case OUT_OF_STOCK -> new OutOfStock(eventId(r), key, r.userId(), r.itemId(), r.quantity(), d.stock(),
+                    d.decidedAt());
+            case REJECTED -> new PurchaseRejected(eventId(r, d.errorCode()), key, r.userId(), r.itemId(), d.errorCode(),
+                    ErrorCode.messageFor(d.errorCode()), d.decidedAt());
         };
     }
 
@@ -48,7 +49,7 @@ public class PurchaseService {
      * replay, so consumers can drop a re-published outcome by its id.
      */
     public static UUID eventId(PurchaseRequested request) {
-        return nameBased("purchase:" + request.idempotencyKey());
+        return nameBased("purchase:" + request.idempotencyKey().value());
     }
 
     /**
@@ -58,7 +59,8 @@ public class PurchaseService {
      */
     private static UUID eventId(PurchaseRequested r, String code) {
         return ErrorCode.IDEMPOTENCY_KEY_REUSED.code().equals(code)
-                ? nameBased("purchase:" + r.idempotencyKey() + ":reused:" + r.userId() + ":" + r.itemId() + ":" + r.quantity())
+                ? nameBased("purchase:" + r.idempotencyKey().value() + ":reused:" + r.userId() + ":" + r.itemId() + ":"
+                        + r.quantity())
                 : eventId(r);
     }
 

@@ -33,11 +33,12 @@ public class RefundService {
     }
 
     static RefundOutcome toOutcome(RefundRequested r, RefundGateway.Decision d) {
+        String key = r.idempotencyKey().value();
         return switch (d.kind()) {
-            case ORDER_REFUNDED -> new OrderRefunded(eventId(r), r.idempotencyKey(), r.orderId(), d.itemId(),
-                    d.quantity(), d.stock(), d.decidedAt());
-            case REJECTED -> new RefundRejected(eventId(r, d.errorCode()), r.idempotencyKey(), r.orderId(), d.itemId(),
-                    d.errorCode(), RefundErrorCode.messageFor(d.errorCode()), d.decidedAt());
+            case ORDER_REFUNDED -> new OrderRefunded(eventId(r), key, r.orderId(), d.itemId(), d.quantity(), d.stock(),
+                    d.decidedAt());
+            case REJECTED -> new RefundRejected(eventId(r, d.errorCode()), key, r.orderId(), d.itemId(), d.errorCode(),
+                    RefundErrorCode.messageFor(d.errorCode()), d.decidedAt());
         };
     }
 
@@ -46,13 +47,14 @@ public class RefundService {
      * replay, and never the id of a purchase outcome, whose names start differently.
      */
     public static UUID eventId(RefundRequested request) {
-        return nameBased("refund:" + request.idempotencyKey());
+        return nameBased("refund:" + request.idempotencyKey().value());
     }
 
     /** A reused key's rejection gets an id of its own, stable across redeliveries of the conflicting request. */
     private static UUID eventId(RefundRequested r, String code) {
         return RefundErrorCode.IDEMPOTENCY_KEY_REUSED.code().equals(code)
-                ? nameBased("refund:" + r.idempotencyKey() + ":reused:" + r.orderId() + ":" + r.quantity() + ":" + r.reason())
+                ? nameBased("refund:" + r.idempotencyKey().value() + ":reused:" + r.orderId() + ":" + r.quantity() + ":"
+                        + r.reason())
                 : eventId(r);
     }
 

@@ -35,12 +35,29 @@ class OperatorCommandsTest {
                 .isEqualTo(OperatorCommands.USAGE);
         assertThat(commands.execute("restock", "--item=" + UUID.randomUUID(), "--delta=five", "--operator=alice"))
                 .isEqualTo(OperatorCommands.USAGE);
-        assertThat(err.toString(StandardCharsets.UTF_8)).contains("Usage:", "--item must be a UUID");
+        assertThat(commands.execute("restock", "--item=" + UUID.randomUUID(), "--delta=5", "--operator= "))
+                .isEqualTo(OperatorCommands.USAGE);
+        assertThat(err.toString(StandardCharsets.UTF_8)).contains(
+                "Usage: java -jar oversell-proof-checkout.jar restock --item=<uuid> --delta=<n>", "--operator=<name> [--note=<text>]",
+                "Missing required option: '--item=<uuid>'", "Missing required option: '--delta=<n>'",
+                "Missing required option: '--operator=<name>'", "Invalid value for option '--item': cannot convert 'not-a-uuid'",
+                "Invalid value for option '--delta': 'five' is not an int", "--operator must name who restocks");
     }
 
     @Test
-    void unknownCommand_printsUsageAndExitsTwo() {
+    void aMisspelledOption_isNamedThoughARequiredOneIsThenMissing() {
+        assertThat(commands.execute("restock", "--itme=" + UUID.randomUUID(), "--delta=5", "--operator=alice"))
+                .isEqualTo(OperatorCommands.USAGE);
+        assertThat(commands.execute("audit", "--verbose")).isEqualTo(OperatorCommands.USAGE);
+        assertThat(err.toString(StandardCharsets.UTF_8)).contains("Unknown option: '--itme=", "Unknown option: '--verbose'")
+                .doesNotContain("Missing required option");
+    }
+
+    @Test
+    void unknownOrMissingCommand_printsTheCommandsAndExitsTwo() {
         assertThat(commands.execute("rollback")).isEqualTo(OperatorCommands.USAGE);
-        assertThat(err.toString(StandardCharsets.UTF_8)).contains("audit", "restock --item=<uuid> --delta=<n> --operator=<name>");
+        assertThat(commands.execute("--spring.datasource.url=jdbc:postgresql://db/x")).isEqualTo(OperatorCommands.USAGE);
+        assertThat(err.toString(StandardCharsets.UTF_8)).contains("Unknown command: 'rollback'", "Missing required subcommand",
+                "audit    Checks the database's invariants", "restock  Adds n units to an item's stock");
     }
 }

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
+import io.github.checkout.request.IdempotencyKey;
 import io.github.checkout.support.Concurrently;
 import io.github.checkout.support.IntegrationTestSupport;
 import java.sql.Connection;
@@ -117,8 +118,9 @@ class PlaceOrderFunctionIT extends IntegrationTestSupport {
             for (UUID item : List.of(first, second)) {
                 answers.add(pool.submit(() -> {
                     start.await();
-                    return gateway.decide(List.of(new PurchaseRequested(key + "-other-" + item, user, item, 1, null),
-                            new PurchaseRequested(key, user, item, 1, null)));
+                    return gateway.decide(List.of(
+                            new PurchaseRequested(new IdempotencyKey(key + "-other-" + item), user, item, 1),
+                            new PurchaseRequested(new IdempotencyKey(key), user, item, 1)));
                 }));
             }
             start.countDown();
@@ -176,13 +178,13 @@ class PlaceOrderFunctionIT extends IntegrationTestSupport {
         UUID user = UUID.randomUUID();
         String key = "batch-" + item;
         var requests = List.of(
-                new PurchaseRequested(key + "-a", user, item, 1, null),
-                new PurchaseRequested(key + "-a", user, item, 1, null),
-                new PurchaseRequested(key + "-b", user, item, 2, null),
-                new PurchaseRequested(key + "-c", user, item, 1, null),
-                new PurchaseRequested(key + "-a", user, item, 5, null),
-                new PurchaseRequested(key + "-d", user, UUID.randomUUID(), 1, null),
-                new PurchaseRequested(key + "-e", user, item, -1, null));
+                new PurchaseRequested(new IdempotencyKey(key + "-a"), user, item, 1),
+                new PurchaseRequested(new IdempotencyKey(key + "-a"), user, item, 1),
+                new PurchaseRequested(new IdempotencyKey(key + "-b"), user, item, 2),
+                new PurchaseRequested(new IdempotencyKey(key + "-c"), user, item, 1),
+                new PurchaseRequested(new IdempotencyKey(key + "-a"), user, item, 5),
+                new PurchaseRequested(new IdempotencyKey(key + "-d"), user, UUID.randomUUID(), 1),
+                new PurchaseRequested(new IdempotencyKey(key + "-e"), user, item, -1));
 
         List<PurchaseGateway.Decision> decisions = gateway.decide(requests);
 
@@ -259,8 +261,8 @@ class PlaceOrderFunctionIT extends IntegrationTestSupport {
         }
         List<PurchaseRequested> batched = new ArrayList<>();
         for (int[] p : picks) {
-            batched.add(new PurchaseRequested("b-" + run + "-" + p[0], users[p[1]],
-                    p[2] == stocks.length ? unknown : batchItems.get(p[2]), p[3], null));
+            batched.add(new PurchaseRequested(new IdempotencyKey("b-" + run + "-" + p[0]), users[p[1]],
+                    p[2] == stocks.length ? unknown : batchItems.get(p[2]), p[3]));
         }
         List<PurchaseGateway.Decision> fromBatches = new ArrayList<>();
         for (int from = 0; from < batched.size(); ) {

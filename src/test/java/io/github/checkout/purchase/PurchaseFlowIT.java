@@ -7,6 +7,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import io.github.checkout.config.InstanceId;
+import io.github.checkout.request.IdempotencyKey;
 import io.github.checkout.support.IntegrationTestSupport;
 import io.github.checkout.support.OutcomeCollector.Outcome;
 import java.nio.charset.StandardCharsets;
@@ -133,8 +134,8 @@ class PurchaseFlowIT extends IntegrationTestSupport {
         assertThat(answers).allSatisfy(o -> assertThat(o.topic()).isEqualTo(ORDER_CREATED));
         assertThat(answers).map(o -> o.record().value()).containsOnly(answers.get(0).record().value());
         assertThat(answers.get(0).value().get("remainingStock").asInt()).isEqualTo(3);
-        assertThat(answers.get(0).text("eventId"))
-                .isEqualTo(PurchaseService.eventId(new PurchaseRequested(key, user, item, 2, null)).toString());
+        assertThat(answers.get(0).text("eventId")).isEqualTo(
+                PurchaseService.eventId(new PurchaseRequested(new IdempotencyKey(key), user, item, 2)).toString());
         assertThat(stockOf(item)).isEqualTo(3);
         assertThat(ordersOf(item)).isEqualTo(1);
     }

@@ -9,6 +9,7 @@ import static io.github.checkout.support.OutcomeCollector.headers;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import io.github.checkout.request.IdempotencyKey;
 import io.github.checkout.support.IntegrationTestSupport;
 import io.github.checkout.support.OutcomeCollector.Outcome;
 import java.nio.charset.StandardCharsets;
@@ -79,7 +80,8 @@ class RefundFlowIT extends IntegrationTestSupport {
         assertThat(answers.get(0).value().get("remainingStock").asInt()).isEqualTo(4);
         assertThat(answers.get(0).text("orderId")).isEqualTo(order.toString());
         assertThat(answers.get(0).text("eventId")).isEqualTo(
-                RefundService.eventId(new RefundRequested(key, order, 2, RefundRequested.CUSTOMER_RETURN)).toString());
+                RefundService.eventId(new RefundRequested(new IdempotencyKey(key), order, 2, RefundRequested.CUSTOMER_RETURN))
+                        .toString());
         assertThat(stockOf(item)).isEqualTo(4);
         assertThat(refundedOf(order)).isEqualTo(2);
     }

@@ -2,6 +2,7 @@ package io.github.checkout.refund;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.github.checkout.request.IdempotencyKey;
 import io.github.checkout.support.Concurrently;
 import io.github.checkout.support.IntegrationTestSupport;
 import java.math.BigDecimal;
@@ -136,13 +137,13 @@ class RefundFunctionIT extends IntegrationTestSupport {
         UUID single = newOrder(item, 1);
         String key = "batch-" + order;
         var requests = List.of(
-                new RefundRequested(key + "-a", order, 1, RefundRequested.CANCELLED),
-                new RefundRequested(key + "-a", order, 1, RefundRequested.CANCELLED),
-                new RefundRequested(key + "-b", order, null, RefundRequested.CANCELLED),
-                new RefundRequested(key + "-c", order, 1, RefundRequested.CANCELLED),
-                new RefundRequested(key + "-a", order, 2, RefundRequested.CANCELLED),
-                new RefundRequested(key + "-d", UUID.randomUUID(), null, RefundRequested.CANCELLED),
-                new RefundRequested(key + "-e", single, 0, RefundRequested.CANCELLED));
+                new RefundRequested(new IdempotencyKey(key + "-a"), order, 1, RefundRequested.CANCELLED),
+                new RefundRequested(new IdempotencyKey(key + "-a"), order, 1, RefundRequested.CANCELLED),
+                new RefundRequested(new IdempotencyKey(key + "-b"), order, null, RefundRequested.CANCELLED),
+                new RefundRequested(new IdempotencyKey(key + "-c"), order, 1, RefundRequested.CANCELLED),
+                new RefundRequested(new IdempotencyKey(key + "-a"), order, 2, RefundRequested.CANCELLED),
+                new RefundRequested(new IdempotencyKey(key + "-d"), UUID.randomUUID(), null, RefundRequested.CANCELLED),
+                new RefundRequested(new IdempotencyKey(key + "-e"), single, 0, RefundRequested.CANCELLED));
 
         List<RefundGateway.Decision> decisions = gateway.decide(requests);
 

@@ -44,7 +44,7 @@ class JdbcPurchaseGateway implements PurchaseGateway {
                         select outcome, order_id, stock, error_code, decided_at
                         from place_orders(:keys, :users, :items, :quantities)
                         order by ordinal""")
-                .param("keys", requests.stream().map(PurchaseRequested::idempotencyKey).toArray(String[]::new))
+                .param("keys", requests.stream().map(r -> r.idempotencyKey().value()).toArray(String[]::new))
                 .param("users", requests.stream().map(PurchaseRequested::userId).toArray(UUID[]::new))
                 .param("items", requests.stream().map(PurchaseRequested::itemId).toArray(UUID[]::new))
                 .param("quantities", requests.stream().map(PurchaseRequested::quantity).toArray(Integer[]::new))

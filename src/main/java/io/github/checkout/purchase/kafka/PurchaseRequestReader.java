@@ -3,12 +3,10 @@ package io.github.checkout.purchase.kafka;
 import io.github.checkout.config.CheckoutProperties;
 import io.github.checkout.messaging.RequestReader;
 import io.github.checkout.purchase.PurchaseRequested;
-import java.time.DateTimeException;
-import java.time.OffsetDateTime;
+import io.github.checkout.request.IdempotencyKey;
 import java.util.HexFormat;
 import java.util.Set;
 import java.util.UUID;
-import java.util.regex.Pattern;
 import org.springframework.stereotype.Component;
 import tools.jackson.core.JacksonException;
 import tools.jackson.core.JsonParser;
@@ -18,19 +16,12 @@ import tools.jackson.databind.JsonNode;
 /**
  * Reads a {@link PurchaseRequested} checked against {@code schemas/purchase-requested.schema.json}. A
  * quantity that is an integer but out of range is not poison: it is answered with {@code invalid_quantity}.
+ * {@code requestedAt} is the sender's own: any value passes, and it is not read.
  */
 @Component
 public class PurchaseRequestReader extends RequestReader<PurchaseRequested> {
 
     static final String SCHEMA = "schemas/purchase-requested.schema.json";
-
-    /**
-     * RFC 3339 with an upper-case T and Z and at most nine fraction digits, narrower than the schema's
-     * date-time; {@link OffsetDateTime} then also refuses leap seconds and offsets beyond 18 hours, which
-     * the schema allows (up to 23:59).
-     */
-    private static final Pattern DATE_TIME = Pattern.compile(
-            "\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,9})?(Z|[+-]\\d{2}:\\d{2})");
 
     public PurchaseRequestReader(CheckoutProperties properties) {
         super(SCHEMA, properties.maxRequestBytes(), Set.of("quantity"));
@@ -38,23 +29,21 @@ public class PurchaseRequestReader extends RequestReader<PurchaseRequested> {
 
     @Override
     protected PurchaseRequested parse(JsonNode node) {
-        JsonNode requestedAt = node.get("requestedAt");
         return request(node.get("idempotencyKey").asString(), node.get("userId").asString(),
-                node.get("itemId").asString(), node.has("quantity") ? node.get("quantity").asInt() : 1,
-                requestedAt == null ? null : requestedAt.asString());
+                node.get("itemId").asString(), node.has("quantity") ? node.get("quantity").asInt() : 1);
     }
 
     /**
      * Accepts only an object with no properties but the five known ones, each a string, except quantity,
-     * an integer that fits an int; a key of 1 to 200 chars, two UUIDs in their 36-char form, and an optional
-     * {@link #DATE_TIME} that {@link OffsetDateTime} parses. Every such message passes the schema.
+     * an integer that fits an int; a key of 1 to 200 chars and two UUIDs in their 36-char form. Every such
+     * message passes the schema. A requestedAt string is decoded like the others, then dropped, so bytes
+     * that are not UTF-8 are refused as the full path refuses them.
      */
     @Override
     protected PurchaseRequested readFast(byte[] value) {
         String key = null;
         String userId = null;
         String itemId = null;
-        String requestedAt = null;
         int quantity = 1;
         try (JsonParser parser = createParser(value)) {
             if (parser.nextToken() != JsonToken.START_OBJECT) {
@@ -76,7 +65,7 @@ public class PurchaseRequestReader extends RequestReader<PurchaseRequested> {
                     case "idempotencyKey" -> key = parser.getString();
                     case "userId" -> userId = parser.getString();
                     case "itemId" -> itemId = parser.getString();
-                    case "requestedAt" -> requestedAt = parser.getString();
+                    case "requestedAt" -> parser.getString();
                     default -> {
                         return null;
                     }
@@ -88,21 +77,18 @@ public class PurchaseRequestReader extends RequestReader<PurchaseRequested> {
         } catch (JacksonException e) {
             return null;
         }
-        if (key == null || key.isEmpty() || key.length() > PurchaseRequested.MAX_KEY_LENGTH
-                || !isUuid(userId) || !isUuid(itemId)
-                || requestedAt != null && !DATE_TIME.matcher(requestedAt).matches()) {
+        if (key == null || key.isEmpty() || key.length() > IdempotencyKey.MAX_LENGTH || !isUuid(userId) || !isUuid(itemId)) {
             return null;
         }
         try {
-            return request(key, userId, itemId, quantity, requestedAt);
-        } catch (IllegalArgumentException | DateTimeException e) {
+            return request(key, userId, itemId, quantity);
+        } catch (IllegalArgumentException e) {
             return null;
         }
     }
 
-    private static PurchaseRequested request(String key, String userId, String itemId, int quantity, String requestedAt) {
-        return new PurchaseRequested(key, UUID.fromString(userId), UUID.fromString(itemId), quantity,
-                requestedAt == null ? null : OffsetDateTime.parse(requestedAt).toInstant());
+    private static PurchaseRequested request(String key, String userId, String itemId, int quantity) {
+        return new PurchaseRequested(new IdempotencyKey(key), UUID.fromString(userId), UUID.fromString(itemId), quantity);
     }
 
     /** 36 chars, ASCII hex digits with '-' at 8, 13, 18 and 23: what both the schema's pattern and format accept. */

@@ -26,7 +26,7 @@ class JdbcRefundGateway implements RefundGateway {
                         select outcome, item_id, quantity, stock, error_code, decided_at
                         from refund_orders(:keys, :orders, :quantities, :reasons)
                         order by ordinal""")
-                .param("keys", requests.stream().map(RefundRequested::idempotencyKey).toArray(String[]::new))
+                .param("keys", requests.stream().map(r -> r.idempotencyKey().value()).toArray(String[]::new))
                 .param("orders", requests.stream().map(RefundRequested::orderId).toArray(UUID[]::new))
                 .param("quantities", requests.stream().map(RefundRequested::quantity).toArray(Integer[]::new))
                 .param("reasons", requests.stream().map(RefundRequested::reason).toArray(String[]::new))

@@ -3,6 +3,7 @@ package io.github.checkout.refund.kafka;
 import io.github.checkout.config.CheckoutProperties;
 import io.github.checkout.messaging.RequestReader;
 import io.github.checkout.refund.RefundRequested;
+import io.github.checkout.request.IdempotencyKey;
 import java.util.Set;
 import java.util.UUID;
 import org.springframework.stereotype.Component;
@@ -24,7 +25,7 @@ public class RefundRequestReader extends RequestReader<RefundRequested> {
     @Override
     protected RefundRequested parse(JsonNode node) {
         return new RefundRequested(
-                node.get("idempotencyKey").asString(),
+                new IdempotencyKey(node.get("idempotencyKey").asString()),
                 UUID.fromString(node.get("orderId").asString()),
                 node.has("quantity") ? Integer.valueOf(node.get("quantity").asInt()) : null,
                 node.get("reason").asString());

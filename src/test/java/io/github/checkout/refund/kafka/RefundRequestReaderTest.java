@@ -7,6 +7,7 @@ import io.github.checkout.messaging.RequestReader.Reason;
 import io.github.checkout.messaging.RequestReader.Valid;
 import io.github.checkout.messaging.RequestReader;
 import io.github.checkout.refund.RefundRequested;
+import io.github.checkout.request.IdempotencyKey;
 import io.github.checkout.support.ReaderProperties;
 import java.nio.charset.StandardCharsets;
 import java.util.UUID;
@@ -23,7 +24,7 @@ class RefundRequestReaderTest {
         RefundRequested request = valid("""
                 {"idempotencyKey":"r1","orderId":"%s","quantity":2,"reason":"customer_return","note":"extra fields pass"}"""
                 .formatted(ORDER));
-        assertThat(request).isEqualTo(new RefundRequested("r1", ORDER, 2, RefundRequested.CUSTOMER_RETURN));
+        assertThat(request).isEqualTo(new RefundRequested(new IdempotencyKey("r1"), ORDER, 2, RefundRequested.CUSTOMER_RETURN));
     }
 
     @Test
