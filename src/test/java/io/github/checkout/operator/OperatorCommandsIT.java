@@ -96,6 +96,75 @@ class OperatorCommandsIT extends IntegrationTestSupport {
     }
 
     @Test
+    void everyBrokenRefundInvariant_isNamedByTheAuditWithItsDetail() {
+        // As above, inside a transaction that is rolled back; the two check constraints that make a state
+        // unreachable are dropped in it too (transactional in PostgreSQL), to show their checks firing.
+        SingleConnectionDataSource connection = Concurrently.connection();
+        connection.setAutoCommit(false);
+        try {
+            JdbcClient db = JdbcClient.create(connection);
+            // A refund with a second ledger row of +1, after a correction of -1 that keeps stock equal to the ledger.
+            UUID refundedTwice = order(db, item(db, 2), 2);
+            String twiceKey = refund(db, refundedTwice, 1);
+            db.sql("""
+                    insert into stock_ledger (item_id, delta, reason, operator, balance)
+                    select item_id, -1, 'correction', 'test', stock - 1 from refund_decisions where idempotency_key = :key""")
+                    .param("key", twiceKey).update();
+            db.sql("""
+                    insert into stock_ledger (item_id, delta, reason, order_id, refund_key, balance)
+                    select item_id, 1, 'refund', order_id, idempotency_key, stock from refund_decisions where idempotency_key = :key""")
+                    .param("key", twiceKey).update();
+            // A refund row in the ledger under a key that decided nothing, after a compensating correction.
+            UUID refundedUnknown = order(db, item(db, 2), 1);
+            db.sql("""
+                    insert into stock_ledger (item_id, delta, reason, operator, balance)
+                    select item_id, -1, 'correction', 'test', 0 from orders where id = :order""")
+                    .param("order", refundedUnknown).update();
+            db.sql("""
+                    insert into stock_ledger (item_id, delta, reason, order_id, refund_key, balance)
+                    select item_id, 1, 'refund', id, 'no-such-refund', 1 from orders where id = :order""")
+                    .param("order", refundedUnknown).update();
+            // A second refund decision of the whole order of 1, written by hand.
+            UUID overRefunded = order(db, item(db, 1), 1);
+            refund(db, overRefunded, 1);
+            db.sql("""
+                    insert into refund_decisions (idempotency_key, order_id, requested_quantity, reason, outcome, item_id,
+                                                  quantity, stock, decided_at)
+                    select 'again-' || id, id, 1, 'test', 'ORDER_REFUNDED', item_id, 1, 2, now() from orders where id = :order""")
+                    .param("order", overRefunded).update();
+            // Unreachable while the check constraints stand: negative stock, and more refunded than ordered.
+            db.sql("alter table items drop constraint items_stock_check").update();
+            UUID negative = item(db, 0);
+            db.sql("update items set stock = -1 where id = :item").param("item", negative).update();
+            db.sql("""
+                    do $$ begin
+                        execute (select format('alter table purchase_decisions drop constraint %I', conname) from pg_constraint
+                                 where conrelid = 'purchase_decisions'::regclass
+                                   and pg_get_constraintdef(oid) like '%refunded_quantity <= quantity%');
+                    end $$""").update();
+            UUID refundedAbove = order(db, item(db, 1), 1);
+            db.sql("update purchase_decisions set refunded_quantity = 2 where order_id = :order")
+                    .param("order", refundedAbove).update();
+
+            List<StockOperations.Violation> violations = new StockOperations(db).audit();
+            assertThat(violations).map(v -> v.check() + ": " + v.detail()).anySatisfy(v -> assertThat(v).contains(
+                            "one_decision_per_request: refund " + twiceKey + " of order " + refundedTwice,
+                            "has 2 ledger rows adding up to 2, not one of 1"))
+                    .anySatisfy(v -> assertThat(v).contains("one_decision_per_request: ledger row ",
+                            "refunds order " + refundedUnknown + " under key no-such-refund, which decided no such refund"))
+                    .anySatisfy(v -> assertThat(v).isEqualTo(
+                            "refunds_within_order: refund decisions of order " + overRefunded + " add up to 2 of 1 ordered"))
+                    .anySatisfy(v -> assertThat(v).isEqualTo("stock_never_negative: item " + negative + " has stock -1"))
+                    .anySatisfy(v -> assertThat(v).isEqualTo(
+                            "refunds_within_order: order " + refundedAbove + " of 1 has 2 refunded"));
+        } finally {
+            JdbcClient.create(connection).sql("rollback").update();
+            connection.destroy();
+        }
+        assertThat(auditViolations()).isEmpty();
+    }
+
+    @Test
     void restockCommand_changesStockThroughTheLedger(CapturedOutput output) {
         UUID item = newItem(2);
 
@@ -144,6 +213,15 @@ class OperatorCommandsIT extends IntegrationTestSupport {
         UUID item = UUID.randomUUID();
         db.sql("insert into items (id, stock) values (:id, :stock)").param("id", item).param("stock", stock).update();
         return item;
+    }
+
+    /** Refunds {@code quantity} of the order through refund_order; returns the idempotency key. */
+    private static String refund(JdbcClient db, UUID order, int quantity) {
+        String key = "audit-refund-" + UUID.randomUUID();
+        assertThat(db.sql("select outcome from refund_order(:key, :order, :quantity, 'test')")
+                .param("key", key).param("order", order).param("quantity", quantity).query(String.class).single())
+                .isEqualTo("ORDER_REFUNDED");
+        return key;
     }
 
     private static UUID order(JdbcClient db, UUID item, int quantity) {
