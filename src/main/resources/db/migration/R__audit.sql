@@ -32,8 +32,9 @@ from (select l.id, l.item_id, l.balance, sum(l.delta) over (partition by l.item_
 where h.balance <> h.running;
 
 -- An order's refunded quantity equals the sum of its ORDER_REFUNDED decisions and never exceeds its
--- quantity, and its status follows from it. Defence in depth for the first: a check constraint on
--- purchase_decisions keeps refunded_quantity between 0 and quantity.
+-- quantity, and its status follows from it. Defence in depth for two of the parts: a check constraint
+-- on purchase_decisions keeps refunded_quantity between 0 and quantity, and refund_orders refuses to
+-- refund more than is left, so decisions that add up to more than the order can only be written by hand.
 create or replace view audit_refunds_within_order (detail) as
 select format('order %s of %s has %s refunded', o.id, o.quantity, o.refunded_quantity)
 from orders o where o.refunded_quantity > o.quantity or o.refunded_quantity < 0
