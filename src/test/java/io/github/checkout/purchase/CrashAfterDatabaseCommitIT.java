@@ -7,6 +7,8 @@ import io.github.checkout.support.AfterPublish;
 import io.github.checkout.support.IntegrationTestSupport;
 import io.github.checkout.support.OutcomeCollector.Outcome;
 import java.nio.charset.StandardCharsets;
+import java.sql.Timestamp;
+import java.time.Instant;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
@@ -79,5 +81,19 @@ class CrashAfterDatabaseCommitIT extends IntegrationTestSupport {
                 .param("item", item).query(Integer.class).single()).isEqualTo(300);
         assertThat(ordersOf(item)).isEqualTo(100);
         assertThat(stockOf(item)).isZero();
+
+        // The outcomes of the crashed batches were published again from the stored decisions: each one
+        // names the order and the time stored for its key, not a new one.
+        Map<String, Map<String, Object>> stored = jdbc.sql(
+                        "select idempotency_key, order_id, decided_at from purchase_decisions where item_id = :item")
+                .param("item", item).query().listOfRows().stream()
+                .collect(Collectors.toMap(row -> (String) row.get("idempotency_key"), row -> row));
+        assertThat(seen).allSatisfy(outcome -> {
+            Map<String, Object> decision = stored.get(outcome.text("idempotencyKey"));
+            assertThat(Instant.parse(outcome.text("occurredAt"))).as(outcome.record().value())
+                    .isEqualTo(((Timestamp) decision.get("decided_at")).toInstant());
+            assertThat(outcome.value().has("orderId") ? UUID.fromString(outcome.text("orderId")) : null)
+                    .as(outcome.record().value()).isEqualTo(decision.get("order_id"));
+        });
     }
 }

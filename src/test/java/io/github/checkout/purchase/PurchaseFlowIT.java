@@ -8,19 +8,19 @@ import static org.awaitility.Awaitility.await;
 
 import io.github.checkout.config.InstanceId;
 import io.github.checkout.request.IdempotencyKey;
+import io.github.checkout.support.HeldRowLock;
 import io.github.checkout.support.IntegrationTestSupport;
 import io.github.checkout.support.OutcomeCollector.Outcome;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.List;
+import java.util.Objects;
+import java.util.Optional;
 import java.util.Set;
 import java.util.UUID;
-import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.TimeUnit;
 import java.util.stream.Collectors;
 import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.TopicPartition;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.springframework.beans.factory.annotation.Autowired;
@@ -72,28 +72,76 @@ class PurchaseFlowIT extends IntegrationTestSupport {
     }
 
     @Test
-    void lastItemBoughtTwiceAtOnce_sellsExactlyOnce() throws Exception {
+    void lastItemBoughtTwiceAtOnce_sellsExactlyOnce(@Autowired KafkaListenerEndpointRegistry listeners) throws Exception {
         UUID item = newItem(1);
-        CountDownLatch start = new CountDownLatch(1);
-        ExecutorService buyers = Executors.newFixedThreadPool(2);
-        for (int partition = 0; partition < 2; partition++) {
-            int p = partition;
-            buyers.submit(() -> {
-                start.await();
-                UUID user = UUID.randomUUID();
-                send(new ProducerRecord<>(REQUESTS, p, item.toString(),
-                        json(UUID.randomUUID().toString(), user, item, 1).getBytes(StandardCharsets.UTF_8)));
-                return null;
-            });
+        // Two partitions read by two consumer threads: both batches queue behind a held row lock of the
+        // item and go on together, so the lock place_orders takes is all that keeps them apart.
+        List<Integer> partitions = await("partitions of two consumer threads").atMost(Duration.ofSeconds(30))
+                .until(() -> onePartitionPerConsumerThread(listeners), found -> found.size() >= 2).subList(0, 2);
+        try (HeldRowLock lock = HeldRowLock.onItem(item)) {
+            for (int partition : partitions) {
+                send(new ProducerRecord<>(REQUESTS, partition, item.toString(),
+                        json(UUID.randomUUID().toString(), UUID.randomUUID(), item, 1).getBytes(StandardCharsets.UTF_8)));
+            }
+            producer().flush();
+            lock.awaitWaiters(2, "place_orders");
+            lock.release();
         }
-        start.countDown();
-        buyers.shutdown();
-        assertThat(buyers.awaitTermination(10, TimeUnit.SECONDS)).isTrue();
 
         await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> assertThat(outcomes().forItem(item)).hasSize(2));
         assertThat(outcomes().forItem(item, ORDER_CREATED)).hasSize(1);
         assertThat(outcomes().forItem(item, OUT_OF_STOCK)).singleElement()
                 .satisfies(o -> assertThat(o.value().get("availableStock").asInt()).isZero());
+        assertThat(stockOf(item)).isZero();
+        assertThat(ordersOf(item)).isEqualTo(1);
+    }
+
+    private static List<Integer> onePartitionPerConsumerThread(KafkaListenerEndpointRegistry listeners) {
+        return listeners.getListenerContainers().stream()
+                .filter(container -> "order-processor".equals(container.getGroupId()))
+                .map(container -> container.getAssignmentsByClientId()).filter(Objects::nonNull)
+                .flatMap(byClient -> byClient.values().stream())
+                .map(assigned -> assigned.stream().filter(p -> p.topic().equals(REQUESTS)).findFirst())
+                .flatMap(Optional::stream).map(TopicPartition::partition).toList();
+    }
+
+    @Test
+    void requestsSentAgainAfterTheirDecisions_areAnsweredAsTheFirstTime() {
+        UUID item = newItem(1);
+        UUID missing = UUID.randomUUID();
+        UUID user = UUID.randomUUID();
+        String run = UUID.randomUUID().toString();
+        List<String> keys = List.of("again-ordered-" + run, "again-out-of-stock-" + run, "again-rejected-" + run);
+        Runnable sendAll = () -> {
+            request(keys.get(0), user, item, 1);
+            request(keys.get(1), user, item, 1);
+            request(keys.get(2), user, missing, 1);
+            producer().flush();
+        };
+        sendAll.run();
+        await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> assertThat(keys)
+                .allSatisfy(key -> assertThat(outcomes().forRequest(key)).hasSize(1)));
+
+        // Sent once the first answers were out, so their decisions were committed: a later batch, stored decisions.
+        sendAll.run();
+        await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> assertThat(keys)
+                .allSatisfy(key -> assertThat(outcomes().forRequest(key)).hasSize(2)));
+
+        assertThat(keys).allSatisfy(key -> {
+            Outcome first = outcomes().forRequest(key).get(0);
+            Outcome again = outcomes().forRequest(key).get(1);
+            assertThat(again.topic()).isEqualTo(first.topic());
+            for (String field : List.of("eventId", "orderId", "remainingStock", "availableStock", "errorCode", "occurredAt")) {
+                assertThat(again.value().get(field)).as(key + " " + field).isEqualTo(first.value().get(field));
+            }
+            assertThat(again.record().value()).isEqualTo(first.record().value());
+        });
+        assertThat(outcomes().forRequest(keys.get(0)).get(0).topic()).isEqualTo(ORDER_CREATED);
+        assertThat(outcomes().forRequest(keys.get(1)).get(0).topic()).isEqualTo(OUT_OF_STOCK);
+        assertThat(outcomes().forRequest(keys.get(2)).get(0).topic()).isEqualTo(PURCHASE_REJECTED);
+        assertThat(outcomes().forRequest(keys.get(0)).get(0).text("orderId")).isEqualTo(jdbc.sql(
+                "select order_id::text from purchase_decisions where idempotency_key = :key")
+                .param("key", keys.get(0)).query(String.class).single());
         assertThat(stockOf(item)).isZero();
         assertThat(ordersOf(item)).isEqualTo(1);
     }
