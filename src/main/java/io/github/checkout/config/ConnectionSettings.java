@@ -95,6 +95,10 @@ public final class ConnectionSettings implements ApplicationListener<SpringAppli
                 // precedence, so that any setting of it wins.
                 env.getPropertySources().addLast(new MapPropertySource("embeddedInfrastructureLogging",
                         Map.of("logging.level.root", "warn")));
+                // Like its broker and database, the demo's HTTP and management ports answer this machine only,
+                // unless set otherwise.
+                env.getPropertySources().addLast(new MapPropertySource("embeddedInfrastructureLoopback",
+                        Map.of("server.address", "localhost", "management.server.address", "localhost")));
             }
         } else if (event instanceof ApplicationPreparedEvent prepared && embedded != null) {
             EmbeddedDefault.Running started = embedded;

@@ -6,16 +6,20 @@ import java.io.IOException;
 import java.io.OutputStream;
 import java.io.PrintStream;
 import java.io.UncheckedIOException;
+import java.lang.reflect.Field;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.util.HashMap;
 import java.util.Map;
+import org.apache.kafka.common.test.KafkaClusterTestKit;
+import org.apache.kafka.common.test.PreboundSocketFactoryManager;
+import org.apache.kafka.common.test.TestKitNodes;
+import org.apache.kafka.common.utils.Exit;
 import org.springframework.core.env.Environment;
-import org.springframework.kafka.test.EmbeddedKafkaKraftBroker;
 
 /**
  * A real Kafka broker (KRaft, in this JVM) and a real PostgreSQL server (embedded binaries, a child
- * process), on local ports. Used by the application when neither Kafka nor a datasource is configured
+ * process), on loopback ports only: nothing of them is reachable from another machine. Used by the application when neither Kafka nor a datasource is configured
  * ({@link Default}), and by the tests when no Docker engine is available.
  */
 public final class EmbeddedInfrastructure implements EmbeddedDefault.Running {
@@ -27,11 +31,11 @@ public final class EmbeddedInfrastructure implements EmbeddedDefault.Running {
     /** A broker listener of its own on a fixed port: the test kit binds its own listener to a random one. */
     private static final String FIXED_LISTENER = "FIXED";
 
-    private final EmbeddedKafkaKraftBroker kafka;
+    private final KafkaClusterTestKit kafka;
     private final int kafkaPort;
     private final EmbeddedPostgres postgres;
 
-    private EmbeddedInfrastructure(EmbeddedKafkaKraftBroker kafka, int kafkaPort, EmbeddedPostgres postgres) {
+    private EmbeddedInfrastructure(KafkaClusterTestKit kafka, int kafkaPort, EmbeddedPostgres postgres) {
         this.kafka = kafka;
         this.kafkaPort = kafkaPort;
         this.postgres = postgres;
@@ -45,7 +49,6 @@ public final class EmbeddedInfrastructure implements EmbeddedDefault.Running {
     /** On these ports, each if it is free; 0, or a port that is taken, is a free random one. */
     public static EmbeddedInfrastructure start(int kafkaPort, int postgresPort) {
         int fixedKafkaPort = isFree(kafkaPort) ? kafkaPort : 0;
-        EmbeddedKafkaKraftBroker kafka = new EmbeddedKafkaKraftBroker(1, 1);
         Map<String, String> broker = new HashMap<>(Map.of(
                 "transaction.state.log.replication.factor", "1",
                 "transaction.state.log.min.isr", "1",
@@ -60,8 +63,7 @@ public final class EmbeddedInfrastructure implements EmbeddedDefault.Running {
             broker.put("listener.security.protocol.map", "EXTERNAL:PLAINTEXT,CONTROLLER:PLAINTEXT,"
                     + FIXED_LISTENER + ":PLAINTEXT");
         }
-        kafka.brokerProperties(broker);
-        kafka.afterPropertiesSet();
+        KafkaClusterTestKit kafka = startKafka(broker);
         try {
             // The embedded server's defaults trade durability for speed (fsync and synchronous_commit
             // off); set them back so that what runs here, and what the benchmark measures, commits
@@ -75,8 +77,55 @@ public final class EmbeddedInfrastructure implements EmbeddedDefault.Running {
             }
             return new EmbeddedInfrastructure(kafka, fixedKafkaPort, builder.start());
         } catch (IOException e) {
-            kafka.destroy();
+            closeKafka(kafka);
             throw new UncheckedIOException("embedded PostgreSQL did not start", e);
+        }
+    }
+
+    /** Kafka's own test kit, one combined broker and controller, as spring-kafka-test's embedded broker runs it. */
+    private static KafkaClusterTestKit startKafka(Map<String, String> properties) {
+        // A fatal error inside the broker ends neither the demo nor a test JVM: it is thrown instead.
+        Exit.setExitProcedure((status, message) -> {
+            throw new IllegalStateException("Kafka called Exit.exit(" + status + ", " + message + ")");
+        });
+        Exit.setHaltProcedure((status, message) -> {
+            throw new IllegalStateException("Kafka called Exit.halt(" + status + ", " + message + ")");
+        });
+        KafkaClusterTestKit kafka = null;
+        try {
+            var builder = new KafkaClusterTestKit.Builder(new TestKitNodes.Builder()
+                    .setCombined(true).setNumBrokerNodes(1).setNumControllerNodes(1).build());
+            properties.forEach(builder::setConfigProp);
+            kafka = builder.build();
+            loopbackOnly(kafka);
+            kafka.format();
+            kafka.startup();
+            kafka.waitForReadyBrokers();
+            return kafka;
+        } catch (Exception e) {
+            if (kafka != null) {
+                closeKafka(kafka);
+            }
+            throw new IllegalStateException("embedded Kafka did not start", e);
+        }
+    }
+
+    /**
+     * The test kit binds each listener's socket ahead of the broker, to every interface of the machine
+     * (its port 0 picks the port), and hands it over when the broker starts. Closed now, each is bound
+     * again at start on its listener's own host, localhost, and on the same port.
+     */
+    private static void loopbackOnly(KafkaClusterTestKit kafka) throws Exception {
+        Field sockets = KafkaClusterTestKit.class.getDeclaredField("socketFactoryManager");
+        sockets.setAccessible(true);
+        ((PreboundSocketFactoryManager) sockets.get(kafka)).close();
+    }
+
+    private static void closeKafka(KafkaClusterTestKit kafka) {
+        try {
+            kafka.close();
+        } catch (Exception e) {
+            throw new IllegalStateException("embedded Kafka did not stop", e);
         }
     }
 
@@ -93,7 +142,7 @@ public final class EmbeddedInfrastructure implements EmbeddedDefault.Running {
     }
 
     public String bootstrapServers() {
-        return kafkaPort == 0 ? kafka.getBrokersAsString() : "localhost:" + kafkaPort;
+        return kafkaPort == 0 ? kafka.bootstrapServers() : "localhost:" + kafkaPort;
     }
 
     public String jdbcUrl() {
@@ -120,7 +169,7 @@ public final class EmbeddedInfrastructure implements EmbeddedDefault.Running {
 
     @Override
     public void close() {
-        kafka.destroy();
+        closeKafka(kafka);
         try {
             postgres.close();
         } catch (IOException e) {

@@ -11,10 +11,12 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
+import java.util.stream.Collectors;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.admin.DescribeClusterOptions;
@@ -35,11 +37,16 @@ public final class KafkaBrokerProcess implements AutoCloseable {
     private final Path config;
     private final Path log;
     private final int port;
+    private final Map<String, Object> client;
+    private final List<String> formatArguments;
     private Process process;
 
-    private KafkaBrokerProcess(Path dir, int port, int controllerPort) throws IOException {
+    private KafkaBrokerProcess(Path dir, int port, int controllerPort, Map<String, String> settings,
+                               Map<String, Object> client, List<String> formatArguments) throws IOException {
         this.dir = dir;
         this.port = port;
+        this.client = client;
+        this.formatArguments = formatArguments;
         this.config = dir.resolve("server.properties");
         this.log = dir.resolve("broker.log");
         Files.writeString(config, String.join("\n",
@@ -65,6 +72,8 @@ public final class KafkaBrokerProcess implements AutoCloseable {
                 // (DuplicateBrokerRegistrationException): 9 s by default, 3 s here.
                 "broker.heartbeat.interval.ms=500",
                 "broker.session.timeout.ms=3000",
+                // Settings of the caller's own: later lines win.
+                settings.entrySet().stream().map(e -> e.getKey() + "=" + e.getValue()).collect(Collectors.joining("\n")),
                 ""), StandardCharsets.UTF_8);
         // Plain logback, without Spring Boot to configure it, logs everything at DEBUG.
         Files.writeString(dir.resolve("logback.xml"), """
@@ -82,9 +91,18 @@ public final class KafkaBrokerProcess implements AutoCloseable {
 
     /** Formats a new log directory and starts the broker on free local ports; returns once it answers. */
     public static KafkaBrokerProcess start() {
+        return start(Map.of(), Map.of());
+    }
+
+    /**
+     * As {@link #start()}, with these server settings over the defaults (e.g. SASL listeners and an
+     * authorizer), these arguments to the storage format (e.g. {@code --add-scram}), and these client
+     * settings (its credentials) for the check that it answers.
+     */
+    public static KafkaBrokerProcess start(Map<String, String> settings, Map<String, Object> client, String... formatArguments) {
         try {
             Path dir = Files.createTempDirectory("kafka-broker-");
-            KafkaBrokerProcess broker = new KafkaBrokerProcess(dir, freePort(), freePort());
+            KafkaBrokerProcess broker = new KafkaBrokerProcess(dir, freePort(), freePort(), settings, client, List.of(formatArguments));
             broker.format();
             broker.startProcess();
             return broker;
@@ -137,8 +155,10 @@ public final class KafkaBrokerProcess implements AutoCloseable {
     }
 
     private void format() {
-        Process format = java("kafka.tools.StorageTool", "format", "--config", config.toString(),
-                "--cluster-id", Uuid.randomUuid().toString());
+        List<String> arguments = new ArrayList<>(List.of("format", "--config", config.toString(),
+                "--cluster-id", Uuid.randomUuid().toString()));
+        arguments.addAll(formatArguments);
+        Process format = java("kafka.tools.StorageTool", arguments.toArray(String[]::new));
         try {
             if (!format.waitFor(60, TimeUnit.SECONDS) || format.exitValue() != 0) {
                 format.destroyForcibly();
@@ -153,7 +173,9 @@ public final class KafkaBrokerProcess implements AutoCloseable {
     private void startProcess() {
         process = java("kafka.Kafka", config.toString());
         Runtime.getRuntime().addShutdownHook(new Thread(process::destroyForcibly));
-        try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers()))) {
+        Map<String, Object> settings = new HashMap<>(client);
+        settings.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers());
+        try (Admin admin = Admin.create(settings)) {
             await().atMost(START_TIMEOUT).pollInterval(Duration.ofMillis(200))
                     .ignoreExceptionsInstanceOf(ExecutionException.class)
                     .until(() -> {

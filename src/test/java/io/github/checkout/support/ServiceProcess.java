@@ -223,7 +223,8 @@ public final class ServiceProcess implements AutoCloseable {
             return prefix + "-purchases";
         }
 
-        List<String> arguments() {
+        /** The arguments that put a service on this lane's topics and groups. */
+        public List<String> arguments() {
             List<String> arguments = new ArrayList<>();
             for (String topic : List.of("purchase-requests", "purchase-requests-dead-letter", "order-created", "out-of-stock",
                     "purchase-rejected", "refund-requests", "refund-requests-dead-letter", "order-refunded", "refund-rejected")) {
