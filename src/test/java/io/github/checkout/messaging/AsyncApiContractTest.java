@@ -176,7 +176,7 @@ class AsyncApiContractTest {
                 .containsExactlyInAnyOrderElementsOf(reasons);
 
         var original = new RecordHeaders().add("trace-id", "t-1".getBytes(StandardCharsets.UTF_8))
-                .add("big", new byte[1_000]).add(DeadLetters.REASON, "theirs".getBytes(StandardCharsets.UTF_8));
+                .add("big", "b".repeat(1_000).getBytes(StandardCharsets.UTF_8)).add(DeadLetters.REASON, "theirs".getBytes(StandardCharsets.UTF_8));
         var record = new ConsumerRecord<>("purchase-requests", 3, 42L, 0L, TimestampType.CREATE_TIME, 300, 5,
                 new byte[300], "{oops".getBytes(StandardCharsets.UTF_8), original, Optional.empty());
         Set<String> whole = new HashSet<>();
