@@ -1,7 +1,7 @@
 package io.github.checkout;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.assertj.core.api.Assertions.catchThrowable;
 import static org.awaitility.Awaitility.await;
 
 import io.github.checkout.operator.OperatorCommands;
@@ -118,9 +118,9 @@ class LeastPrivilegeIT extends IntegrationTestSupport {
                 "create table intruder (id int)",
                 "create or replace function max_purchase_quantity() returns integer language sql as 'select 1000000'",
                 "drop function place_orders")) {
-            assertThatThrownBy(() -> jdbc.sql(refused).param("item", item).update()).as(refused)
-                    .isInstanceOf(DataAccessException.class)
-                    .satisfies(e -> assertThat(sqlState((DataAccessException) e)).as(refused).isEqualTo("42501"));
+            Throwable thrown = catchThrowable(() -> jdbc.sql(refused).param("item", item).update());
+            assertThat(thrown).as(refused).isInstanceOf(DataAccessException.class);
+            assertThat(sqlState((DataAccessException) thrown)).as(refused).isEqualTo("42501");
         }
 
         assertThat(owner.sql("select stock from items where id = :item").param("item", item).query(Integer.class).single()).isEqualTo(4);
