@@ -192,6 +192,23 @@ class LeastPrivilegeIT extends IntegrationTestSupport {
     }
 
     @Test
+    void aMissingGrant_holdsPurchasesBackUntilGranted_neverDeadLettersThem() {
+        UUID item = ownerItem(owner(), 1);
+        String key = "held-" + UUID.randomUUID();
+        owner().sql("revoke execute on function place_orders from " + SERVICE).update();
+        try {
+            purchase(key, UUID.randomUUID(), item);
+            await().pollDelay(Duration.ofSeconds(3)).atMost(Duration.ofSeconds(4)).until(() -> outcomes().forItem(item).isEmpty()
+                    && outcomes().deadLetters().stream().noneMatch(o -> o.record().value().contains(item.toString())));
+        } finally {
+            owner().sql("grant execute on function place_orders to " + SERVICE).update();
+        }
+        await().atMost(Duration.ofSeconds(30)).until(() -> outcomes().forRequest(key).size() == 1);
+        assertThat(outcomes().forRequest(key)).map(OutcomeCollector.Outcome::topic).containsExactly("order-created");
+        assertThat(outcomes().deadLetters()).noneMatch(o -> o.record().value().contains(item.toString()));
+    }
+
+    @Test
     void operatorCommands_runAsTheServiceRole_andMigrateNothing_evenWithTheOwnersCredentialsAndAMigrationPending(CapturedOutput output) {
         JdbcClient owner = owner();
         UUID item = ownerItem(owner, 2);
