@@ -147,13 +147,14 @@ class LeastPrivilegeIT extends IntegrationTestSupport {
     @Test
     void aTemporaryTableOfTheServiceRole_cannotStandInForATableOfItsFunctions() {
         // Temporary tables come first on a session's search path: a function that ran with its owner's
-        // rights on the caller's path would sell from this one, with no stock anywhere else.
+        // rights on the caller's path would sell from this one, an item with no stock anywhere else.
         SingleConnectionDataSource session = new SingleConnectionDataSource(url(), SERVICE, PASSWORDS.get("CHECKOUT_SERVICE_PASSWORD"), true);
         try {
             JdbcClient service = JdbcClient.create(session);
             UUID fake = UUID.randomUUID();
             service.sql("create temporary table items (id uuid primary key, name text, stock integer, created_at timestamptz)").update();
             service.sql("insert into items (id, stock) values (:id, 1000)").param("id", fake).update();
+            service.sql("grant all on items to public").update();
 
             assertThat(service.sql("select outcome || ' ' || error_code from place_orders(array['fake'], array[gen_random_uuid()], array[:id]::uuid[], array[1])")
                     .param("id", fake).query(String.class).single()).isEqualTo("REJECTED item_not_found");
