@@ -194,13 +194,17 @@ class LeastPrivilegeIT extends IntegrationTestSupport {
 
     @Test
     void aMissingGrant_holdsPurchasesBackUntilGranted_neverDeadLettersThem() {
-        UUID item = ownerItem(owner(), 1);
+        UUID item = ownerItem(owner(), 2);
+        // A first purchase of the item, on the partition of the second: its consumer is running.
+        String first = "first-" + UUID.randomUUID();
+        purchase(first, UUID.randomUUID(), item);
+        await().atMost(Duration.ofSeconds(30)).until(() -> outcomes().forRequest(first).size() == 1);
         String key = "held-" + UUID.randomUUID();
         owner().sql("revoke execute on function place_orders from " + SERVICE).update();
         try {
             purchase(key, UUID.randomUUID(), item);
-            await().pollDelay(Duration.ofSeconds(3)).atMost(Duration.ofSeconds(4)).until(() -> outcomes().forItem(item).isEmpty()
-                    && outcomes().deadLetters().stream().noneMatch(o -> o.record().value().contains(item.toString())));
+            await().pollDelay(Duration.ofSeconds(3)).atMost(Duration.ofSeconds(4)).until(() -> outcomes().forRequest(key).isEmpty()
+                    && outcomes().deadLetters().stream().noneMatch(o -> o.record().value().contains(key)));
         } finally {
             owner().sql("grant execute on function place_orders to " + SERVICE).update();
         }
