@@ -102,3 +102,8 @@ begin
     return v_stock;
 end;
 $$;
+
+-- Runs with its owner's rights on this schema alone, callable by the roles afterMigrate.sql names only, as
+-- place_orders is (R__purchase.sql).
+alter function restock_item security definer set search_path = "${flyway:defaultSchema}", pg_temp;
+revoke execute on function restock_item from public;

@@ -201,3 +201,9 @@ select d.order_id as id, d.idempotency_key, d.user_id, d.item_id, d.quantity, d.
        d.decided_at as created_at
 from purchase_decisions d
 where d.order_id is not null;
+
+-- The service may run as a role that can write no table (db/roles.sql): place_orders runs with its owner's
+-- rights, on this schema alone (pg_temp last, so that no temporary table of the caller's stands in for one
+-- of these), and only the roles afterMigrate.sql names may call it.
+alter function place_orders security definer set search_path = "${flyway:defaultSchema}", pg_temp;
+revoke execute on function place_orders from public;

@@ -217,3 +217,8 @@ begin
     end;
 end;
 $$;
+
+-- Runs with its owner's rights on this schema alone, callable by the roles afterMigrate.sql names only, as
+-- place_orders is (R__purchase.sql).
+alter function refund_orders security definer set search_path = "${flyway:defaultSchema}", pg_temp;
+revoke execute on function refund_orders from public;

@@ -175,7 +175,8 @@ class DatabaseUpgradeIT extends IntegrationTestSupport {
                         select 'index ' || i.indexname || ' ' || i.indexdef from pg_indexes i where i.schemaname = :schema
                         union all
                         select 'function ' || p.proname || '(' || pg_get_function_identity_arguments(p.oid) || ') '
-                               || md5(replace(pg_get_functiondef(p.oid), :schema || '.', ''))
+                               || md5(replace(pg_get_functiondef(p.oid), :schema, '<schema>'))
+                               || ' ' || coalesce(p.proacl::text, 'default')
                         from pg_proc p where p.pronamespace = :schema::regnamespace
                         union all
                         select 'trigger ' || pg_get_triggerdef(g.oid)

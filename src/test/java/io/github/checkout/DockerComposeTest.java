@@ -7,17 +7,24 @@ import java.io.Reader;
 import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.assertj.core.api.InstanceOfAssertFactories;
 import org.junit.jupiter.api.Test;
 import org.yaml.snakeyaml.Yaml;
 
 /**
  * No Docker engine runs in CI, so docker-compose.yml is checked by reading it: the processor gets the
- * same standard settings the tested configuration uses, pointing at the services the file defines,
- * and the single broker can run the transactions the processor needs.
+ * same standard settings the tested configuration uses, pointing at the services the file defines, as
+ * the least-privileged role db/roles.sql creates, and the single broker can run the transactions the
+ * processor needs.
  */
 class DockerComposeTest {
+
+    private static final String ROLES = "db/roles.sql";
 
     private final Map<String, Object> services = services();
 
@@ -31,13 +38,44 @@ class DockerComposeTest {
         assertThat(services).containsKey(database.getHost());
         assertThat(database.getPort()).isEqualTo(5432);
         assertThat(database.getPath()).isEqualTo("/" + postgres.get("POSTGRES_DB"));
-        assertThat(env.get("SPRING_DATASOURCE_USERNAME")).isEqualTo(postgres.get("POSTGRES_USER"));
-        assertThat(env.get("SPRING_DATASOURCE_PASSWORD")).isEqualTo(postgres.get("POSTGRES_PASSWORD"));
 
         String bootstrap = (String) env.get("SPRING_KAFKA_BOOTSTRAP_SERVERS");
         String advertised = (String) map(service("kafka").get("environment")).get("KAFKA_ADVERTISED_LISTENERS");
         assertThat(advertised).contains("://" + bootstrap);
         assertThat(services).containsKey(bootstrap.substring(0, bootstrap.indexOf(':')));
+    }
+
+    @Test
+    void processorRunsAsTheLeastPrivilegedRole_andMigratesAsTheOwner_bothMadeByTheMountedRolesScript() throws IOException {
+        Map<String, Object> env = map(service("processor").get("environment"));
+        Map<String, Object> postgres = map(service("postgres").get("environment"));
+        String runtime = (String) env.get("SPRING_DATASOURCE_USERNAME");
+        String owner = (String) env.get("SPRING_FLYWAY_USER");
+        assertThat(runtime).isNotBlank().isNotEqualTo(postgres.get("POSTGRES_USER")).isNotEqualTo(owner);
+        assertThat(owner).isNotBlank().isNotEqualTo(postgres.get("POSTGRES_USER"));
+
+        // The file the README gives administrators, run by the image when it creates the database.
+        assertThat(service("postgres").get("volumes")).asInstanceOf(InstanceOfAssertFactories.LIST)
+                .contains("./" + ROLES + ":/docker-entrypoint-initdb.d/roles.sql:ro");
+        Map<String, String> passwordVariables = rolesAndTheirPasswordVariables(Files.readString(Path.of(ROLES)));
+        assertThat(passwordVariables).containsOnlyKeys(runtime, owner);
+        assertThat(postgres.get(passwordVariables.get(runtime))).isNotNull().isEqualTo(env.get("SPRING_DATASOURCE_PASSWORD"));
+        assertThat(postgres.get(passwordVariables.get(owner))).isNotNull().isEqualTo(env.get("SPRING_FLYWAY_PASSWORD"));
+    }
+
+    /** Each role the script creates, and the environment variable its password is read from ({@code \getenv}). */
+    private static Map<String, String> rolesAndTheirPasswordVariables(String script) {
+        Map<String, String> variables = new HashMap<>();
+        Matcher getenv = Pattern.compile("(?m)^\\\\getenv (\\w+) (\\w+)$").matcher(script);
+        while (getenv.find()) {
+            variables.put(getenv.group(1), getenv.group(2));
+        }
+        Map<String, String> roles = new HashMap<>();
+        Matcher role = Pattern.compile("(?m)^create role (\\w+) login password :'(\\w+)';$").matcher(script);
+        while (role.find()) {
+            roles.put(role.group(1), variables.get(role.group(2)));
+        }
+        return roles;
     }
 
     @Test

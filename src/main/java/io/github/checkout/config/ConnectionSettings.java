@@ -48,7 +48,8 @@ public final class ConnectionSettings implements ApplicationListener<SpringAppli
     /** Settings that only make sense with a database URL: they name who connects, or where. */
     private static final List<ConfigurationPropertyName> DATABASE_CONNECTION = Stream.of(
             "spring.datasource.username", "spring.datasource.password",
-            "spring.datasource.hikari.jdbc-url", "spring.datasource.hikari.username", "spring.datasource.hikari.password")
+            "spring.datasource.hikari.jdbc-url", "spring.datasource.hikari.username", "spring.datasource.hikari.password",
+            "spring.flyway.url", "spring.flyway.user", "spring.flyway.password")
             .map(ConfigurationPropertyName::of).toList();
     /** Words that mark a Kafka setting as part of the connection: security protocol, SASL, TLS, JAAS. */
     private static final Set<String> KAFKA_SECURITY = Set.of("security", "sasl", "ssl", "jaas");

@@ -22,11 +22,13 @@ public final class Failures {
      * SQLSTATE classes and codes that name the infrastructure, not the data: 08 connection exception,
      * 40001 serialization_failure, 40P01 deadlock_detected, 53 insufficient resources, 55P03
      * lock_not_available, 57014 query_canceled (a statement timeout), 57P01-57P05 the server shutting
-     * down, restarting or dropping the session, 58 system error (I/O).
+     * down, restarting or dropping the session, 58 system error (I/O), and 42501 insufficient_privilege:
+     * the service's role lacks a grant (db/roles.sql), which no request's data can cause, and requests
+     * wait for the administrator instead of being dead-lettered.
      */
     private static final Set<String> TRANSIENT_CLASSES = Set.of("08", "53", "58");
     private static final Set<String> TRANSIENT_STATES = Set.of(
-            "40001", "40P01", "55P03", "57014", "57P01", "57P02", "57P03", "57P04", "57P05");
+            "40001", "40P01", "42501", "55P03", "57014", "57P01", "57P02", "57P03", "57P04", "57P05");
 
     private Failures() {
     }

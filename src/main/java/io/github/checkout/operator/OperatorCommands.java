@@ -15,6 +15,7 @@ import org.springframework.boot.DefaultApplicationArguments;
 import org.springframework.boot.SpringApplication;
 import org.springframework.boot.WebApplicationType;
 import org.springframework.context.ConfigurableApplicationContext;
+import org.springframework.core.env.MapPropertySource;
 import org.springframework.dao.DataAccessException;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -27,9 +28,10 @@ import picocli.CommandLine.Spec;
  * The operator commands, run as modes of the service's jar against the configured database
  * ({@code SPRING_DATASOURCE_URL} etc.): {@code audit} checks every invariant and prints a report,
  * {@code restock} changes an item's stock through the ledger. In this mode the Kafka listeners stay
- * stopped and no topic is created, so no broker is needed. Exit codes: 0 done and sound, 1 the audit
- * found violations or the database refused the restock, 2 wrong usage. Options with a dot in their
- * name ({@code --spring.datasource.url=...}) are Spring's settings, not the command's.
+ * stopped and no topic is created, so no broker is needed; Flyway never runs, so a command migrates
+ * nothing, whatever the settings say. Exit codes: 0 done and sound, 1 the audit found violations or the
+ * database refused the restock, 2 wrong usage. Options with a dot in their name
+ * ({@code --spring.datasource.url=...}) are Spring's settings, not the command's.
  */
 @Command(name = "java -jar oversell-proof-checkout.jar", synopsisSubcommandLabel = "(audit | restock)")
 public final class OperatorCommands {
@@ -68,6 +70,10 @@ public final class OperatorCommands {
                 "spring.kafka.listener.auto-startup", "false",
                 "spring.kafka.admin.auto-create", "false",
                 "logging.level.root", "warn"));
+        // Above every other source: an operator's command must not migrate the database, even where the
+        // environment carries the service's settings, the owner's credentials (spring.flyway.user) among them.
+        app.addInitializers(context -> context.getEnvironment().getPropertySources().addFirst(
+                new MapPropertySource("operator-command", Map.of("spring.flyway.enabled", "false"))));
         ConfigurableApplicationContext context;
         try {
             context = app.run(args);

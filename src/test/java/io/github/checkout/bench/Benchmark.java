@@ -116,7 +116,8 @@ public final class Benchmark implements Callable<Integer> {
             // Time spent inside the PL/pgSQL functions, for the per-batch breakdown.
             admin.sql("alter system set track_functions = 'pl'").update();
             admin.sql("select pg_reload_conf()").query().singleValue();
-            Flyway.configure().dataSource(adminConnection).load().migrate();
+            Flyway.configure().dataSource(adminConnection)
+                    .placeholders(Map.of("service_role", infrastructure.username())).load().migrate();
             preallocateWal(admin, quick ? 8 : 64, console);
 
             Map<String, Object> machine = machine(admin);

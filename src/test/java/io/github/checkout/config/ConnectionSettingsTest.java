@@ -45,6 +45,16 @@ class ConnectionSettingsTest {
     }
 
     @Test
+    void migrationCredentialsWithoutUrls_areRefusedInsteadOfStartingTheDemo() {
+        assertThatThrownBy(() -> prepareFromVariables(Map.of(
+                "SPRING_FLYWAY_USER", "checkout_owner", "SPRING_FLYWAY_PASSWORD", "secret")))
+                .isInstanceOf(IllegalStateException.class)
+                .hasMessageContaining("SPRING_FLYWAY_USER")
+                .hasMessageContaining("SPRING_FLYWAY_PASSWORD")
+                .hasMessageContaining("but SPRING_KAFKA_BOOTSTRAP_SERVERS and SPRING_DATASOURCE_URL are not");
+    }
+
+    @Test
     void kafkaSecurityWithoutUrls_isRefused() {
         assertThatThrownBy(() -> prepareFromVariables(Map.of(
                 "SPRING_KAFKA_SECURITY_PROTOCOL", "SASL_SSL",

@@ -95,12 +95,18 @@ public abstract class IntegrationTestSupport {
      */
     protected static Flyway versionedMigrationsUpTo(DataSource dataSource, String schema, String version) {
         return Flyway.configure().dataSource(dataSource).schemas(schema).target(version)
-                .repeatableSqlMigrationPrefix("not-repeatable-").load();
+                .repeatableSqlMigrationPrefix("not-repeatable-").placeholders(serviceRole()).load();
     }
 
     /** Flyway for a schema of its own with every migration, as the service runs them. */
     protected static Flyway allMigrations(DataSource dataSource, String schema) {
-        return Flyway.configure().dataSource(dataSource).schemas(schema).cleanDisabled(false).load();
+        return Flyway.configure().dataSource(dataSource).schemas(schema).cleanDisabled(false)
+                .placeholders(serviceRole()).load();
+    }
+
+    /** The role the migrations grant the service's functions to (afterMigrate.sql): here the one that migrates. */
+    private static Map<String, String> serviceRole() {
+        return Map.of("service_role", (String) TestInfrastructure.springProperties().get("spring.datasource.username"));
     }
 
     /** Points the session's search_path at one schema: a migration test's own, beside the shared one. */
