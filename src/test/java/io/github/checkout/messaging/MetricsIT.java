@@ -14,6 +14,8 @@ import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
 import java.io.IOException;
 import java.io.Reader;
+import java.lang.reflect.InvocationTargetException;
+import java.lang.reflect.Proxy;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.time.Duration;
@@ -24,10 +26,14 @@ import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicReference;
+import org.apache.kafka.clients.producer.Producer;
 import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.KafkaException;
 import org.junit.jupiter.api.Test;
 import org.springframework.beans.factory.annotation.Autowired;
 import org.springframework.beans.factory.config.BeanPostProcessor;
+import org.springframework.boot.kafka.autoconfigure.DefaultKafkaProducerFactoryCustomizer;
 import org.springframework.boot.test.context.SpringBootTest;
 import org.springframework.boot.test.context.TestConfiguration;
 import org.springframework.boot.test.web.server.LocalManagementPort;
@@ -55,20 +61,43 @@ class MetricsIT extends IntegrationTestSupport {
 
     static final String PURCHASES = "metrics-purchase-requests";
     static final String REFUNDS = "metrics-refund-requests";
-    static final AtomicBoolean crashNextPublish = new AtomicBoolean();
+    /** Set by a test: the next purchase batch's thread, whose Kafka commit then fails once. */
+    static final AtomicBoolean failNextCommit = new AtomicBoolean();
+    static final AtomicReference<Thread> failCommitOf = new AtomicReference<>();
 
     @TestConfiguration
-    static class CrashOnDemand {
+    static class CommitFailsOnDemand {
 
-        /** Fails the next purchase batch once its outcomes were sent, before its Kafka transaction commits. */
+        /** Notes the thread of the next purchase batch once its outcomes were sent. */
         @Bean
-        static BeanPostProcessor crashAfterOutcomesAreSent() {
+        static BeanPostProcessor noteTheBatchWhoseCommitFails() {
             return AfterPublish.inject(() -> {
-                if (crashNextPublish.compareAndSet(true, false)) {
-                    throw new IllegalStateException("injected failure between the database and the Kafka commit");
+                if (failNextCommit.compareAndSet(true, false)) {
+                    failCommitOf.set(Thread.currentThread());
                 }
             });
         }
+
+        /** The commit of that batch's transaction fails, after its listener returned: the transaction aborts. */
+        @Bean
+        DefaultKafkaProducerFactoryCustomizer failTheNotedCommit() {
+            return factory -> factory.addPostProcessor(MetricsIT::failingTheNotedCommit);
+        }
+    }
+
+    @SuppressWarnings("unchecked")
+    private static <K, V> Producer<K, V> failingTheNotedCommit(Producer<K, V> producer) {
+        return (Producer<K, V>) Proxy.newProxyInstance(Producer.class.getClassLoader(), new Class<?>[] {Producer.class},
+                (proxy, method, args) -> {
+                    if (method.getName().equals("commitTransaction") && failCommitOf.compareAndSet(Thread.currentThread(), null)) {
+                        throw new KafkaException("injected: the commit of the batch's Kafka transaction failed");
+                    }
+                    try {
+                        return method.invoke(producer, args);
+                    } catch (InvocationTargetException e) {
+                        throw e.getCause();
+                    }
+                });
     }
 
     @Autowired
@@ -113,7 +142,7 @@ class MetricsIT extends IntegrationTestSupport {
         await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> assertThat(minus(counted(), before)).isEqualTo(expected));
         // Nothing is counted twice later, by a second commit or a late retry.
         await().during(Duration.ofSeconds(2)).atMost(Duration.ofSeconds(3)).until(() -> minus(counted(), before).equals(expected));
-        assertThat(crashNextPublish).isFalse();
+        assertThat(failCommitOf).hasNullValue();
 
         // Timers and histograms, per path: one latency per request record, batch sizes adding up to the records.
         Map<String, Double> timed = minus(timings(), timingsBefore);
@@ -169,19 +198,20 @@ class MetricsIT extends IntegrationTestSupport {
     }
 
     @Test
-    void aBatchRolledBackAfterItsDecisions_isCountedOnceWhenItCommits_asReplayed() {
+    void aBatchWhoseKafkaCommitFails_isCountedOnceWhenItCommits_asReplayed() {
         Map<String, Double> before = counted();
         long latencies = registry.get("checkout.request.latency").tag("path", "purchase").timer().count();
         UUID item = newItem(5);
-        crashNextPublish.set(true);
-        purchase("metrics-crash-" + item, UUID.randomUUID(), item, 1);
+        failNextCommit.set(true);
+        purchase("metrics-commit-fails-" + item, UUID.randomUUID(), item, 1);
         producer().flush();
 
-        // The first try decided it and rolled back; the try that committed answered from the stored decision.
+        // The first try decided it, and its commit failed; the try that committed answered from the stored decision.
         Map<String, Double> expected = Map.of("decisions purchase order_created none true", 1.0);
         await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> assertThat(minus(counted(), before)).isEqualTo(expected));
         await().during(Duration.ofSeconds(2)).atMost(Duration.ofSeconds(3)).until(() -> minus(counted(), before).equals(expected));
-        assertThat(crashNextPublish).as("the injected failure happened").isFalse();
+        assertThat(failNextCommit).isFalse();
+        assertThat(failCommitOf).as("the injected failure happened").hasNullValue();
         assertThat(registry.get("checkout.request.latency").tag("path", "purchase").timer().count()).isEqualTo(latencies + 1);
         assertThat(ordersOf(item)).isEqualTo(1);
     }
