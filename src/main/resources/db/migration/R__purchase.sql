@@ -16,6 +16,7 @@
 -- answered with that decision unchanged, decided_at included; arriving with another user, item or
 -- quantity, it is rejected as idempotency_key_reused, recorded nowhere and changing nothing, with the
 -- decided_at of the decision it conflicts with, so that its redelivery is answered identically too.
+-- replayed says that a request was answered with a decision made before, not decided now.
 
 -- The largest quantity one request may buy; the request schema says the same.
 create or replace function max_purchase_quantity() returns integer
@@ -30,9 +31,21 @@ create or replace function new_order_id() returns uuid
             || substr(replace(gen_random_uuid()::text, '-', ''), 14))::uuid
 $$;
 
+-- A function's result columns change only by dropping it first: done once, where an earlier release left
+-- place_orders without replayed, so that the create or replace below keeps its grants every other time.
+do $$
+declare
+    f regprocedure := to_regprocedure('place_orders(text[], uuid[], uuid[], integer[])');
+begin
+    if f is not null and pg_get_function_result(f) not like '%replayed boolean%' then
+        drop function place_orders(text[], uuid[], uuid[], integer[]);
+    end if;
+end
+$$;
+
 create or replace function place_orders(p_keys text[], p_users uuid[], p_items uuid[], p_quantities integer[])
     returns table (ordinal integer, outcome text, order_id uuid, stock integer, error_code text,
-                   decided_at timestamptz)
+                   decided_at timestamptz, replayed boolean)
     language plpgsql as $$
 declare
     n         integer := cardinality(p_keys);
@@ -48,6 +61,7 @@ declare
     a_error   text[];
     a_at      timestamptz[];
     is_new    boolean[];             -- per request: it made a new decision, to be written
+    replay    boolean[];             -- per request: answered with a decision made before
     d         purchase_decisions;
     f         integer;
     i         integer;
@@ -88,6 +102,7 @@ begin
     a_error := array_fill(null::text, array[n]);
     a_at := array_fill(now(), array[n]);
     is_new := array_fill(false, array[n]);
+    replay := array_fill(false, array[n]);
 
     -- 3.
     for k in 1 .. n loop
@@ -101,6 +116,7 @@ begin
                 a_stock[k] := d.stock;
                 a_error[k] := d.error_code;
                 a_at[k] := d.decided_at;
+                replay[k] := true;
             else
                 a_outcome[k] := 'REJECTED';
                 a_error[k] := 'idempotency_key_reused';
@@ -114,6 +130,7 @@ begin
                 a_order[k] := a_order[f];
                 a_stock[k] := a_stock[f];
                 a_error[k] := a_error[f];
+                replay[k] := true;
             else
                 a_outcome[k] := 'REJECTED';
                 a_error[k] := 'idempotency_key_reused';
@@ -172,8 +189,9 @@ begin
     where it.id = s.id and s.sold;
 
     return query
-        select x.k::integer, x.outcome, x.order_id, x.stock, x.error, x.at
-        from unnest(a_outcome, a_order, a_stock, a_error, a_at) with ordinality as x(outcome, order_id, stock, error, at, k)
+        select x.k::integer, x.outcome, x.order_id, x.stock, x.error, x.at, x.replay
+        from unnest(a_outcome, a_order, a_stock, a_error, a_at, replay)
+             with ordinality as x(outcome, order_id, stock, error, at, replay, k)
         order by x.k;
 end;
 $$;

@@ -14,13 +14,25 @@
 -- A key decided before, in an earlier batch or earlier in this one, is answered with that decision
 -- unchanged; arriving with another order, quantity or reason it is rejected as idempotency_key_reused,
 -- recorded nowhere and changing nothing, with the decided_at of the decision it conflicts with.
+-- replayed says that a request was answered with a decision made before, not decided now.
 --
 -- Locks: the items of the batch's orders, in id order, as place_orders locks its items, so batches of
 -- refunds and of purchases sharing items queue instead of deadlocking. An order's refunded quantity
 -- changes only here, under its item's lock, so the orders themselves need no lock of their own.
+-- Dropped once, where an earlier release left refund_orders without replayed (see place_orders).
+do $$
+declare
+    f regprocedure := to_regprocedure('refund_orders(text[], uuid[], integer[], text[])');
+begin
+    if f is not null and pg_get_function_result(f) not like '%replayed boolean%' then
+        drop function refund_orders(text[], uuid[], integer[], text[]);
+    end if;
+end
+$$;
+
 create or replace function refund_orders(p_keys text[], p_orders uuid[], p_quantities integer[], p_reasons text[])
     returns table (ordinal integer, outcome text, item_id uuid, quantity integer, stock integer,
-                   error_code text, decided_at timestamptz)
+                   error_code text, decided_at timestamptz, replayed boolean)
     language plpgsql as $$
 declare
     n          integer := cardinality(p_keys);
@@ -41,6 +53,7 @@ declare
     a_error    text[];
     a_at       timestamptz[];
     is_new     boolean[];           -- per request: it made a new decision, to be written
+    replay     boolean[];           -- per request: answered with a decision made before
     d          refund_decisions;
     f          integer;
     o          integer;
@@ -94,6 +107,7 @@ begin
     a_error := array_fill(null::text, array[n]);
     a_at := array_fill(now(), array[n]);
     is_new := array_fill(false, array[n]);
+    replay := array_fill(false, array[n]);
 
     -- 4. Decide each request in array order; no query runs in this loop.
     for k in 1 .. n loop
@@ -112,6 +126,7 @@ begin
                 a_quantity[k] := d.quantity;
                 a_stock[k] := d.stock;
                 a_error[k] := d.error_code;
+                replay[k] := true;
             else
                 a_outcome[k] := 'REJECTED';
                 a_error[k] := 'idempotency_key_reused';
@@ -126,6 +141,7 @@ begin
                 a_quantity[k] := a_quantity[f];
                 a_stock[k] := a_stock[f];
                 a_error[k] := a_error[f];
+                replay[k] := true;
             else
                 a_outcome[k] := 'REJECTED';
                 a_error[k] := 'idempotency_key_reused';
@@ -194,9 +210,9 @@ begin
     where it.id = s.id and s.changed;
 
     return query
-        select x.k::integer, x.outcome, x.item, x.quantity, x.stock, x.error, x.at
-        from unnest(a_outcome, a_item, a_quantity, a_stock, a_error, a_at)
-             with ordinality as x(outcome, item, quantity, stock, error, at, k)
+        select x.k::integer, x.outcome, x.item, x.quantity, x.stock, x.error, x.at, x.replay
+        from unnest(a_outcome, a_item, a_quantity, a_stock, a_error, a_at, replay)
+             with ordinality as x(outcome, item, quantity, stock, error, at, replay, k)
         order by x.k;
 end;
 $$;

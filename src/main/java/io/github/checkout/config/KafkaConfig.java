@@ -1,6 +1,7 @@
 package io.github.checkout.config;
 
 import io.github.checkout.messaging.DeadLetters;
+import io.github.checkout.messaging.Metrics;
 import io.github.checkout.messaging.StallMonitor;
 import java.nio.file.Path;
 import java.util.List;
@@ -84,14 +85,18 @@ class KafkaConfig {
                 .config(TopicConfig.MAX_MESSAGE_BYTES_CONFIG, String.valueOf(maxMessageBytes)).build();
     }
 
-    /** A transaction's commit or abort waits out a broker outage (see {@link RetriedTransactionEnds}). */
+    /**
+     * A transaction's commit or abort waits out a broker outage (see {@link RetriedTransactionEnds}); the
+     * metrics hear of each commit and abort.
+     */
     @Bean
-    DefaultKafkaProducerFactoryCustomizer transactionEndsRetried() {
-        return KafkaConfig::retryTransactionEnds;
+    DefaultKafkaProducerFactoryCustomizer transactionEndsRetried(Metrics metrics) {
+        return factory -> retryTransactionEnds(factory, metrics);
     }
 
-    private static <K, V> void retryTransactionEnds(DefaultKafkaProducerFactory<K, V> factory) {
-        factory.addPostProcessor(RetriedTransactionEnds::retryTransactionEnds);
+    private static <K, V> void retryTransactionEnds(DefaultKafkaProducerFactory<K, V> factory, Metrics metrics) {
+        factory.addPostProcessor(producer ->
+                RetriedTransactionEnds.retryTransactionEnds(producer, metrics::committed, metrics::aborted));
     }
 
     /**

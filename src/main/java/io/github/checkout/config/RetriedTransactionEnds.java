@@ -5,6 +5,7 @@ import java.lang.reflect.InvocationTargetException;
 import java.lang.reflect.Method;
 import java.lang.reflect.Proxy;
 import java.util.Set;
+import java.util.function.LongConsumer;
 import org.apache.kafka.clients.producer.Producer;
 import org.apache.kafka.common.errors.TimeoutException;
 import org.slf4j.Logger;
@@ -29,6 +30,9 @@ import org.slf4j.LoggerFactory;
  * </ul>
  * Both wait for the broker instead, as a transient failure should; the listener thread has nothing else
  * to do while the broker is away.
+ *
+ * <p>Each commit that succeeds is reported with its duration, retries included, and each abort, on the
+ * thread that ended the transaction: the metrics count a batch when, and only when, its transaction commits.
  */
 final class RetriedTransactionEnds implements InvocationHandler {
 
@@ -36,19 +40,52 @@ final class RetriedTransactionEnds implements InvocationHandler {
     private static final Set<String> TRANSACTION_ENDS = Set.of("commitTransaction", "abortTransaction");
 
     private final Producer<?, ?> producer;
+    private final LongConsumer committed;
+    private final Runnable aborted;
 
-    private RetriedTransactionEnds(Producer<?, ?> producer) {
+    private RetriedTransactionEnds(Producer<?, ?> producer, LongConsumer committed, Runnable aborted) {
         this.producer = producer;
+        this.committed = committed;
+        this.aborted = aborted;
     }
 
-    @SuppressWarnings("unchecked")
     static <K, V> Producer<K, V> retryTransactionEnds(Producer<K, V> producer) {
+        return retryTransactionEnds(producer, nanos -> { }, () -> { });
+    }
+
+    /**
+     * @param committed told the nanoseconds a commit took, after it succeeded
+     * @param aborted told after an abort, whether it succeeded or not
+     */
+    @SuppressWarnings("unchecked")
+    static <K, V> Producer<K, V> retryTransactionEnds(Producer<K, V> producer, LongConsumer committed, Runnable aborted) {
         return (Producer<K, V>) Proxy.newProxyInstance(Producer.class.getClassLoader(), new Class<?>[] {Producer.class},
-                new RetriedTransactionEnds(producer));
+                new RetriedTransactionEnds(producer, committed, aborted));
     }
 
     @Override
     public Object invoke(Object proxy, Method method, Object[] args) throws Throwable {
+        switch (method.getName()) {
+            case "commitTransaction" -> {
+                long start = System.nanoTime();
+                Object result = invokeRetried(method, args);
+                committed.accept(System.nanoTime() - start);
+                return result;
+            }
+            case "abortTransaction" -> {
+                try {
+                    return invokeRetried(method, args);
+                } finally {
+                    aborted.run();
+                }
+            }
+            default -> {
+                return invokeRetried(method, args);
+            }
+        }
+    }
+
+    private Object invokeRetried(Method method, Object[] args) throws Throwable {
         for (int attempt = 1; ; attempt++) {
             try {
                 return method.invoke(producer, args);

@@ -1,6 +1,7 @@
 package io.github.checkout.messaging;
 
 import io.github.checkout.config.CheckoutProperties;
+import io.github.checkout.request.Answer;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.function.Consumer;
@@ -22,6 +23,8 @@ import org.springframework.stereotype.Component;
  * then split in halves, recursively, until the requests that fail on their own are found. Each of those
  * is tried as often again alone, then dead-lettered as {@code undecidable} with the exception; every
  * other request of the batch is decided and answered once, in offset order.
+ *
+ * <p>{@link Metrics} counts the batch once its transaction commits.
  */
 @Component
 public class BatchProcessor {
@@ -31,20 +34,24 @@ public class BatchProcessor {
     private static final int MAX_ERROR_LENGTH = 2000;
 
     private final DeadLetters deadLetters;
+    private final Metrics metrics;
     private final int attempts;
 
-    BatchProcessor(DeadLetters deadLetters, CheckoutProperties properties) {
+    BatchProcessor(DeadLetters deadLetters, Metrics metrics, CheckoutProperties properties) {
         this.deadLetters = deadLetters;
+        this.metrics = metrics;
         this.attempts = properties.retry().attempts();
     }
 
     /**
-     * @param decide decides a list of requests in one database transaction and returns their outcomes in
+     * @param path the path the metrics name: {@link Metrics#PURCHASE} or {@link Metrics#REFUND}
+     * @param decide decides a list of requests in one database transaction and returns their answers in
      *               order; nothing may be visible outside the database until it returns
      * @param publish sends outcomes into the listener's Kafka transaction
      */
-    public <R, O> void process(List<ConsumerRecord<byte[], byte[]>> records, RequestReader<R> reader,
-                               String deadLetterTopic, Function<List<R>, List<O>> decide, Consumer<List<O>> publish) {
+    public <R, O> void process(String path, List<ConsumerRecord<byte[], byte[]>> records, RequestReader<R> reader,
+                               String deadLetterTopic, Function<List<R>, List<Answer<O>>> decide, Consumer<List<O>> publish) {
+        Metrics.Batch batch = metrics.batch(path, records);
         List<Request<R>> requests = new ArrayList<>(records.size());
         for (ConsumerRecord<byte[], byte[]> record : records) {
             RequestReader.Read<R> read = reader.read(record.value());
@@ -53,11 +60,16 @@ public class BatchProcessor {
             } else if (read instanceof RequestReader.Poison<R> poison) {
                 log.warn("Dead-lettering {}: {} ({})", coordinates(record), poison.reason().code, poison.detail());
                 deadLetters.send(deadLetterTopic, record, poison);
+                batch.deadLettered(poison.reason().code, 1);
             }
         }
-        List<O> outcomes = new ArrayList<>(requests.size());
-        decideIsolating(requests, true, decide, outcomes, deadLetterTopic);
-        publish.accept(outcomes);
+        List<Answer<O>> answers = new ArrayList<>(requests.size());
+        decideIsolating(requests, true, decide, answers, deadLetterTopic);
+        // Each valid request is answered or, failing alone, dead-lettered as undecidable.
+        batch.deadLettered(UNDECIDABLE, requests.size() - answers.size());
+        batch.answered(answers);
+        publish.accept(answers.stream().map(Answer::event).toList());
+        batch.countOnCommit();
     }
 
     private <R, O> void decideIsolating(List<Request<R>> requests, boolean whole, Function<List<R>, List<O>> decide,

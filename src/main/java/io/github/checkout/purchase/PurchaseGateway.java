@@ -15,7 +15,11 @@ public interface PurchaseGateway {
      */
     List<Decision> decide(List<PurchaseRequested> requests);
 
-    /** A decision as stored: {@code stock} is the remaining stock for an order, the available stock otherwise. */
-    record Decision(PurchaseOutcome.Kind kind, UUID orderId, Integer stock, String errorCode, Instant decidedAt) {
+    /**
+     * A decision as stored: {@code stock} is the remaining stock for an order, the available stock otherwise.
+     * {@code replayed}: the request was answered with a decision made before, not decided now.
+     */
+    record Decision(PurchaseOutcome.Kind kind, UUID orderId, Integer stock, String errorCode, Instant decidedAt,
+                    boolean replayed) {
     }
 }

@@ -1,5 +1,6 @@
 package io.github.checkout.purchase;
 
+import io.github.checkout.request.Answer;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
@@ -16,8 +17,8 @@ public class PurchaseService {
         this.gateway = gateway;
     }
 
-    /** One outcome per request, in request order. */
-    public List<PurchaseOutcome> decide(List<PurchaseRequested> requests) {
+    /** One answer per request, in request order. */
+    public List<Answer<PurchaseOutcome>> decide(List<PurchaseRequested> requests) {
         if (requests.isEmpty()) {
             return List.of();
         }
@@ -25,11 +26,12 @@ public class PurchaseService {
         if (decisions.size() != requests.size()) {
             throw new IllegalStateException("expected " + requests.size() + " decisions, got " + decisions.size());
         }
-        List<PurchaseOutcome> outcomes = new ArrayList<>(requests.size());
+        List<Answer<PurchaseOutcome>> answers = new ArrayList<>(requests.size());
         for (int i = 0; i < requests.size(); i++) {
-            outcomes.add(toOutcome(requests.get(i), decisions.get(i)));
+            PurchaseGateway.Decision d = decisions.get(i);
+            answers.add(new Answer<>(toOutcome(requests.get(i), d), d.kind().name(), d.errorCode(), d.replayed()));
         }
-        return outcomes;
+        return answers;
     }
 
     static PurchaseOutcome toOutcome(PurchaseRequested r, PurchaseGateway.Decision d) {

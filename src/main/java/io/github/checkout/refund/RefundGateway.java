@@ -17,9 +17,10 @@ public interface RefundGateway {
 
     /**
      * A decision as stored: for a refund, the quantity put back and the item's stock after it;
-     * {@code itemId} is the order's item, null when the order is unknown.
+     * {@code itemId} is the order's item, null when the order is unknown. {@code replayed}: the request was
+     * answered with a decision made before, not decided now.
      */
     record Decision(RefundOutcome.Kind kind, UUID itemId, Integer quantity, Integer stock, String errorCode,
-                    Instant decidedAt) {
+                    Instant decidedAt, boolean replayed) {
     }
 }

@@ -3,6 +3,8 @@ package io.github.checkout.config;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.apache.kafka.clients.producer.MockProducer;
 import org.apache.kafka.clients.producer.Producer;
@@ -87,5 +89,28 @@ class RetriedTransactionEndsTest {
         raw.initTransactionException = new TimeoutException("Timeout expired while awaiting InitProducerId");
 
         assertThatThrownBy(producer::initTransactions).isInstanceOf(TimeoutException.class);
+    }
+
+    @Test
+    void aCommitIsReportedOnceItSucceeds_withItsRetries_andAnAbortAlways() {
+        BrokerAway raw = new BrokerAway(2);
+        List<String> ends = new ArrayList<>();
+        Producer<String, String> producer = RetriedTransactionEnds.retryTransactionEnds(raw,
+                nanos -> ends.add("committed " + (nanos > 0)), () -> ends.add("aborted"));
+        producer.initTransactions();
+        producer.beginTransaction();
+        producer.send(new ProducerRecord<>("topic", "value"));
+        assertThat(ends).isEmpty();
+
+        producer.commitTransaction();
+        assertThat(ends).containsExactly("committed true");
+
+        producer.beginTransaction();
+        raw.commitTransactionException = new ProducerFencedException("fenced");
+        assertThatThrownBy(producer::commitTransaction).isInstanceOf(ProducerFencedException.class);
+        assertThat(ends).as("a commit that failed is no commit").containsExactly("committed true");
+        raw.abortTransactionException = new ProducerFencedException("fenced");
+        assertThatThrownBy(producer::abortTransaction).isInstanceOf(ProducerFencedException.class);
+        assertThat(ends).containsExactly("committed true", "aborted");
     }
 }

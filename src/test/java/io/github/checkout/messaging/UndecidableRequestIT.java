@@ -8,6 +8,8 @@ import io.github.checkout.support.Concurrently;
 import io.github.checkout.support.DatabaseProxy;
 import io.github.checkout.support.IntegrationTestSupport;
 import io.github.checkout.support.OutcomeCollector.Outcome;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.MeterRegistry;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -58,6 +60,9 @@ class UndecidableRequestIT extends IntegrationTestSupport {
     @Autowired
     KafkaListenerEndpointRegistry listeners;
 
+    @Autowired
+    MeterRegistry meters;
+
     @DynamicPropertySource
     static void throughProxy(DynamicPropertyRegistry registry) {
         database = DatabaseProxy.forService(registry);
@@ -95,6 +100,8 @@ class UndecidableRequestIT extends IntegrationTestSupport {
 
     @Test
     void oneRequestFailingInTheDatabaseEveryTime_isDeadLetteredAsUndecidable_theOther499DecidedOnce_otherPartitionsFlow() {
+        double undecidable = counted("checkout.dead.letters", "reason", "undecidable");
+        double created = counted("checkout.decisions", "outcome", "order_created");
         UUID item = newItem(1_000);
         String run = UUID.randomUUID().toString();
         List<String> keys = fiveHundredKeys(run);
@@ -126,6 +133,14 @@ class UndecidableRequestIT extends IntegrationTestSupport {
         assertThat(outcomes().forItem(item)).allMatch(o -> o.topic().equals("order-created"));
         assertThat(ordersOf(item)).isEqualTo(499);
         assertThat(stockOf(item)).isEqualTo(501);
+        // Counted once each, when the split batch's transaction committed.
+        assertThat(counted("checkout.dead.letters", "reason", "undecidable")).isEqualTo(undecidable + 1);
+        assertThat(counted("checkout.decisions", "outcome", "order_created")).isEqualTo(created + 499 + 10);
+    }
+
+    /** The purchase path's counters with this tag, summed. */
+    private double counted(String name, String tag, String value) {
+        return meters.find(name).tags("path", "purchase", tag, value).counters().stream().mapToDouble(Counter::count).sum();
     }
 
     @Test

@@ -16,9 +16,11 @@ import java.sql.Statement;
 import java.sql.Timestamp;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
+import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.Executors;
@@ -241,14 +243,19 @@ class PlaceOrderFunctionIT extends IntegrationTestSupport {
                 PurchaseOutcome.Kind.ORDER_CREATED, PurchaseOutcome.Kind.ORDER_CREATED, PurchaseOutcome.Kind.OUT_OF_STOCK,
                 PurchaseOutcome.Kind.ORDER_CREATED, PurchaseOutcome.Kind.REJECTED, PurchaseOutcome.Kind.REJECTED,
                 PurchaseOutcome.Kind.REJECTED);
-        assertThat(decisions.get(1)).isEqualTo(decisions.get(0));
+        assertThat(decisions.get(1)).usingRecursiveComparison().ignoringFields("replayed").isEqualTo(decisions.get(0));
+        assertThat(decisions).map(PurchaseGateway.Decision::replayed)
+                .containsExactly(false, true, false, false, false, false, false);
         assertThat(decisions).map(PurchaseGateway.Decision::stock).containsExactly(1, 1, 1, 0, null, null, null);
         assertThat(decisions).map(PurchaseGateway.Decision::errorCode).containsExactly(
                 null, null, null, null, "idempotency_key_reused", "item_not_found", "invalid_quantity");
         // A replay is identical in every field, the reused key's rejection and its time included.
         await().until(() -> jdbc.sql("select clock_timestamp() > :at").param("at", Timestamp.from(decisions.get(4).decidedAt()))
                 .query(Boolean.class).single());
-        assertThat(gateway.decide(requests)).isEqualTo(decisions);
+        List<PurchaseGateway.Decision> replay = gateway.decide(requests);
+        assertThat(replay).usingRecursiveFieldByFieldElementComparatorIgnoringFields("replayed").isEqualTo(decisions);
+        // Every request is a replay now, but for the reused key: its rejection is recorded nowhere.
+        assertThat(replay).map(PurchaseGateway.Decision::replayed).containsExactly(true, true, true, true, false, true, true);
         assertThat(gateway.decide(requests.subList(4, 5))).containsExactly(decisions.get(4));
         assertThat(ordersOf(item)).isEqualTo(2);
     }
@@ -349,7 +356,19 @@ class PlaceOrderFunctionIT extends IntegrationTestSupport {
                         .param("key", batched.get(r).idempotencyKey().value()).query(UUID.class).single());
             }
         }
-        assertThat(gateway.decide(batched)).as("seed %d", seed).isEqualTo(fromBatches);
+        // A request is a replay when its key came before, in its batch or an earlier one, and was not reused.
+        Set<String> seen = new HashSet<>();
+        for (int r = 0; r < picks.size(); r++) {
+            PurchaseGateway.Decision b = fromBatches.get(r);
+            boolean reused = "idempotency_key_reused".equals(b.errorCode());
+            assertThat(b.replayed()).as("seed " + seed + ", request " + r)
+                    .isEqualTo(!seen.add(batched.get(r).idempotencyKey().value()) && !reused);
+        }
+        List<PurchaseGateway.Decision> replay = gateway.decide(batched);
+        assertThat(replay).as("seed %d", seed)
+                .usingRecursiveFieldByFieldElementComparatorIgnoringFields("replayed").isEqualTo(fromBatches);
+        assertThat(replay).as("seed %d", seed)
+                .allSatisfy(d -> assertThat(d.replayed()).isEqualTo(!"idempotency_key_reused".equals(d.errorCode())));
     }
 
     private static Map<String, Object> place(JdbcClient db, String key, UUID user, UUID item, int quantity) {

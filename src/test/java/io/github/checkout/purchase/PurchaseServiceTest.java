@@ -16,9 +16,9 @@ class PurchaseServiceTest {
     private static final UUID ITEM = UUID.fromString("0b1c2d3e-4f50-4617-8293-a4b5c6d7e8f9");
     private static final Instant DECIDED_AT = Instant.parse("2026-11-30T12:00:00Z");
     private static final PurchaseGateway.Decision ORDER_CREATED = new PurchaseGateway.Decision(
-            PurchaseOutcome.Kind.ORDER_CREATED, UUID.randomUUID(), 4, null, DECIDED_AT);
+            PurchaseOutcome.Kind.ORDER_CREATED, UUID.randomUUID(), 4, null, DECIDED_AT, false);
     private static final PurchaseGateway.Decision OUT_OF_STOCK = new PurchaseGateway.Decision(
-            PurchaseOutcome.Kind.OUT_OF_STOCK, null, 0, null, DECIDED_AT);
+            PurchaseOutcome.Kind.OUT_OF_STOCK, null, 0, null, DECIDED_AT, false);
 
     private final JsonMapper json = JsonMapper.builder().build();
 
@@ -26,7 +26,7 @@ class PurchaseServiceTest {
     void anErrorCodeThisVersionDoesNotKnow_passesThroughAsStoredWithAMessageThatSaysSo() {
         var request = new PurchaseRequested(new IdempotencyKey("key-1"), UUID.randomUUID(), UUID.randomUUID(), 1);
         var decision = new PurchaseGateway.Decision(PurchaseOutcome.Kind.REJECTED, null, null, "held_elsewhere",
-                Instant.parse("2026-11-30T12:00:00Z"));
+                Instant.parse("2026-11-30T12:00:00Z"), false);
 
         PurchaseRejected rejected = (PurchaseRejected) PurchaseService.toOutcome(request, decision);
 
@@ -40,7 +40,7 @@ class PurchaseServiceTest {
     @Test
     void aKnownErrorCode_keepsItsMessage() {
         var request = new PurchaseRequested(new IdempotencyKey("key-2"), UUID.randomUUID(), UUID.randomUUID(), 1);
-        var decision = new PurchaseGateway.Decision(PurchaseOutcome.Kind.REJECTED, null, null, "item_not_found", Instant.now());
+        var decision = new PurchaseGateway.Decision(PurchaseOutcome.Kind.REJECTED, null, null, "item_not_found", Instant.now(), false);
 
         PurchaseRejected rejected = (PurchaseRejected) PurchaseService.toOutcome(request, decision);
 
@@ -77,6 +77,6 @@ class PurchaseServiceTest {
     }
 
     private static PurchaseGateway.Decision rejected(String code) {
-        return new PurchaseGateway.Decision(PurchaseOutcome.Kind.REJECTED, null, null, code, DECIDED_AT);
+        return new PurchaseGateway.Decision(PurchaseOutcome.Kind.REJECTED, null, null, code, DECIDED_AT, false);
     }
 }

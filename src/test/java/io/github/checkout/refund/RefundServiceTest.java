@@ -15,13 +15,13 @@ class RefundServiceTest {
     private static final UUID ORDER = UUID.fromString("5e6f7a8b-9c0d-4e1f-8a2b-3c4d5e6f7a8b");
     private static final Instant DECIDED_AT = Instant.parse("2026-11-30T12:00:00Z");
     private static final RefundGateway.Decision REFUNDED = new RefundGateway.Decision(
-            RefundOutcome.Kind.ORDER_REFUNDED, UUID.randomUUID(), 1, 5, null, DECIDED_AT);
+            RefundOutcome.Kind.ORDER_REFUNDED, UUID.randomUUID(), 1, 5, null, DECIDED_AT, false);
 
     @Test
     void anErrorCodeThisVersionDoesNotKnow_passesThroughAsStoredWithAMessageThatSaysSo() {
         var request = new RefundRequested(new IdempotencyKey("key-1"), UUID.randomUUID(), null, RefundRequested.CANCELLED);
         var decision = new RefundGateway.Decision(RefundOutcome.Kind.REJECTED, UUID.randomUUID(), null, null,
-                "refund_window_closed", Instant.parse("2026-11-30T12:00:00Z"));
+                "refund_window_closed", Instant.parse("2026-11-30T12:00:00Z"), false);
 
         RefundRejected rejected = (RefundRejected) RefundService.toOutcome(request, decision);
 
@@ -61,6 +61,6 @@ class RefundServiceTest {
     }
 
     private static RefundGateway.Decision rejected(String code) {
-        return new RefundGateway.Decision(RefundOutcome.Kind.REJECTED, UUID.randomUUID(), null, null, code, DECIDED_AT);
+        return new RefundGateway.Decision(RefundOutcome.Kind.REJECTED, UUID.randomUUID(), null, null, code, DECIDED_AT, false);
     }
 }

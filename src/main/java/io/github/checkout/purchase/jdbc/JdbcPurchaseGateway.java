@@ -3,6 +3,8 @@ package io.github.checkout.purchase.jdbc;
 import io.github.checkout.purchase.PurchaseGateway;
 import io.github.checkout.purchase.PurchaseOutcome;
 import io.github.checkout.purchase.PurchaseRequested;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
 import java.sql.Timestamp;
 import java.time.Duration;
 import java.util.List;
@@ -28,20 +30,26 @@ class JdbcPurchaseGateway implements PurchaseGateway {
             .build());
 
     private final JdbcClient jdbc;
+    private final Timer calls;
 
-    JdbcPurchaseGateway(JdbcClient jdbc) {
+    JdbcPurchaseGateway(JdbcClient jdbc, MeterRegistry registry) {
         this.jdbc = jdbc;
+        this.calls = Timer.builder("checkout.database.calls")
+                .description("Time in one call of the function that decides a batch, failed calls included")
+                .tag("path", "purchase").tag("function", "place_orders")
+                .publishPercentileHistogram()
+                .register(registry);
     }
 
     @Override
     public List<Decision> decide(List<PurchaseRequested> requests) {
-        return RETRY_LOST_RACES.invoke(() -> placeOrders(requests));
+        return RETRY_LOST_RACES.invoke(() -> calls.record(() -> placeOrders(requests)));
     }
 
     private List<Decision> placeOrders(List<PurchaseRequested> requests) {
         // Runs in autocommit mode: the function's single statement is its own transaction.
         return jdbc.sql("""
-                        select outcome, order_id, stock, error_code, decided_at
+                        select outcome, order_id, stock, error_code, decided_at, replayed
                         from place_orders(:keys, :users, :items, :quantities)
                         order by ordinal""")
                 .param("keys", requests.stream().map(r -> r.idempotencyKey().value()).toArray(String[]::new))
@@ -53,7 +61,8 @@ class JdbcPurchaseGateway implements PurchaseGateway {
                         rs.getObject("order_id", UUID.class),
                         (Integer) rs.getObject("stock"),
                         rs.getString("error_code"),
-                        rs.getObject("decided_at", Timestamp.class).toInstant()))
+                        rs.getObject("decided_at", Timestamp.class).toInstant(),
+                        rs.getBoolean("replayed")))
                 .list();
     }
 }

@@ -2,6 +2,7 @@ package io.github.checkout.purchase.kafka;
 
 import io.github.checkout.config.CheckoutProperties;
 import io.github.checkout.messaging.BatchProcessor;
+import io.github.checkout.messaging.Metrics;
 import io.github.checkout.purchase.PurchaseService;
 import java.util.List;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
@@ -46,6 +47,6 @@ class PurchaseRequestListener {
 
     @KafkaListener(id = ID, groupId = "#{__listener.groupId}", topics = "#{__listener.topic}", containerFactory = "purchaseListenerContainerFactory")
     void onBatch(List<ConsumerRecord<byte[], byte[]>> records) {
-        batches.process(records, reader, deadLetterTopic, purchases::decide, publisher::publish);
+        batches.process(Metrics.PURCHASE, records, reader, deadLetterTopic, purchases::decide, publisher::publish);
     }
 }

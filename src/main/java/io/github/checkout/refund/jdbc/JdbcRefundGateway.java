@@ -3,6 +3,8 @@ package io.github.checkout.refund.jdbc;
 import io.github.checkout.refund.RefundGateway;
 import io.github.checkout.refund.RefundOutcome;
 import io.github.checkout.refund.RefundRequested;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
 import java.sql.Timestamp;
 import java.util.List;
 import java.util.UUID;
@@ -14,16 +16,26 @@ import org.springframework.stereotype.Repository;
 class JdbcRefundGateway implements RefundGateway {
 
     private final JdbcClient jdbc;
+    private final Timer calls;
 
-    JdbcRefundGateway(JdbcClient jdbc) {
+    JdbcRefundGateway(JdbcClient jdbc, MeterRegistry registry) {
         this.jdbc = jdbc;
+        this.calls = Timer.builder("checkout.database.calls")
+                .description("Time in one call of the function that decides a batch, failed calls included")
+                .tag("path", "refund").tag("function", "refund_orders")
+                .publishPercentileHistogram()
+                .register(registry);
     }
 
     @Override
     public List<Decision> decide(List<RefundRequested> requests) {
+        return calls.record(() -> refundOrders(requests));
+    }
+
+    private List<Decision> refundOrders(List<RefundRequested> requests) {
         // Runs in autocommit mode: the function's single statement is its own transaction.
         return jdbc.sql("""
-                        select outcome, item_id, quantity, stock, error_code, decided_at
+                        select outcome, item_id, quantity, stock, error_code, decided_at, replayed
                         from refund_orders(:keys, :orders, :quantities, :reasons)
                         order by ordinal""")
                 .param("keys", requests.stream().map(r -> r.idempotencyKey().value()).toArray(String[]::new))
@@ -36,7 +48,8 @@ class JdbcRefundGateway implements RefundGateway {
                         (Integer) rs.getObject("quantity"),
                         (Integer) rs.getObject("stock"),
                         rs.getString("error_code"),
-                        rs.getObject("decided_at", Timestamp.class).toInstant()))
+                        rs.getObject("decided_at", Timestamp.class).toInstant(),
+                        rs.getBoolean("replayed")))
                 .list();
     }
 }

@@ -2,6 +2,7 @@ package io.github.checkout.refund.kafka;
 
 import io.github.checkout.config.CheckoutProperties;
 import io.github.checkout.messaging.BatchProcessor;
+import io.github.checkout.messaging.Metrics;
 import io.github.checkout.refund.RefundService;
 import java.util.List;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
@@ -47,6 +48,6 @@ class RefundRequestListener {
 
     @KafkaListener(id = ID, groupId = "#{__listener.groupId}", topics = "#{__listener.topic}", containerFactory = "purchaseListenerContainerFactory")
     void onBatch(List<ConsumerRecord<byte[], byte[]>> records) {
-        batches.process(records, reader, deadLetterTopic, refunds::decide, publisher::publish);
+        batches.process(Metrics.REFUND, records, reader, deadLetterTopic, refunds::decide, publisher::publish);
     }
 }
