@@ -10,6 +10,10 @@ import io.github.checkout.support.ServiceProcess.Lane;
 import io.github.checkout.support.ServiceProcess.Outcomes;
 import io.github.checkout.support.ServiceProcess.Seen;
 import io.github.checkout.support.TestInfrastructure;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Comparator;
@@ -32,7 +36,7 @@ import org.junit.jupiter.api.Test;
  * The packaged jar, stopped with SIGTERM while requests flow and a batch is in flight, held in the database
  * by a row lock. The service waits for that batch, which commits, then its listeners stop, its consumers
  * leave their groups at once (long before the session timeout, 45 s here) and the JVM exits with status 143
- * (128 + SIGTERM, the JVM's own for a stop by that signal) within seconds. Started again, it decides
+ * (128 + SIGTERM, the JVM's own for a stop by that signal) within seconds; meanwhile its readiness probe says 503. Started again, it decides
  * whatever came meanwhile: every request has exactly one outcome and at most one order, and the stock of
  * every item is conserved.
  */
@@ -47,6 +51,7 @@ class GracefulShutdownIT extends IntegrationTestSupport {
     /** How long the in-flight batch is held after the SIGTERM: the service must wait for it, not cut it. */
     private static final Duration HELD_AFTER_SIGTERM = Duration.ofSeconds(2);
     private static final int EXIT_STATUS_ON_SIGTERM = 143;
+    private static final HttpClient HTTP = HttpClient.newHttpClient();
 
     @Test
     void sigtermMidStreamWithABatchInFlight_batchCommits_groupsLeft_exits143_restartDecidesEverythingOnce() throws Exception {
@@ -69,6 +74,7 @@ class GracefulShutdownIT extends IntegrationTestSupport {
             sender.scheduleAtFixedRate(pacedRequests(lane.purchaseRequests(), lane.prefix(), items, PARTITIONS, MAX_REQUESTS, sent, stop),
                     0, PACE.toMillis(), TimeUnit.MILLISECONDS);
             await().atMost(Duration.ofSeconds(60)).until(() -> outcomes.seen().size() >= 100);
+            assertThat(readiness(service)).isEqualTo(200);
 
             String inFlight;
             Instant terminated;
@@ -83,8 +89,9 @@ class GracefulShutdownIT extends IntegrationTestSupport {
 
                 service.terminate();
                 terminated = Instant.now();
-                // It waits for the batch: alive, and the batch still undecided, as long as the lock is held.
+                // It waits for the batch, alive as long as the lock is held, and no longer ready meanwhile.
                 await().during(HELD_AFTER_SIGTERM).atMost(HELD_AFTER_SIGTERM.plusSeconds(5)).until(service::isAlive);
+                assertThat(readiness(service)).as("readiness while stopping").isEqualTo(503);
                 lock.release();
             }
 
@@ -138,6 +145,13 @@ class GracefulShutdownIT extends IntegrationTestSupport {
         } finally {
             sender.shutdownNow();
         }
+    }
+
+    /** The HTTP status of the readiness probe on the process's management port. */
+    private static int readiness(ServiceProcess service) throws Exception {
+        HttpRequest request = HttpRequest.newBuilder(URI.create("http://localhost:" + service.managementPort() + "/actuator/health/readiness"))
+                .timeout(Duration.ofSeconds(10)).build();
+        return HTTP.send(request, HttpResponse.BodyHandlers.discarding()).statusCode();
     }
 
     private static boolean stableFor(Outcomes outcomes, Duration quiet) {
