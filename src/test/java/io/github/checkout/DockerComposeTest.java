@@ -7,6 +7,7 @@ import java.io.Reader;
 import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
@@ -56,6 +57,30 @@ class DockerComposeTest {
         assertThat((List<?>) service("processor").get("volumes")).anySatisfy(v ->
                 assertThat((String) v).startsWith("./target/" + jar + ":"));
         assertThat((List<?>) service("processor").get("command")).last().asString().endsWith("/" + jar);
+    }
+
+    @Test
+    @SuppressWarnings("unchecked")
+    void processorPublishesItsManagementPort_andIsGivenTimeToFinishItsBatchWhenStopped() throws IOException {
+        Map<String, Object> processor = service("processor");
+        assertThat((List<Object>) processor.get("ports")).contains("8081:8081");
+        Duration grace = seconds((String) processor.get("stop_grace_period"));
+        Duration batch = null;
+        try (Reader reader = Files.newBufferedReader(Path.of("src/main/resources/application.yml"))) {
+            for (Object document : new Yaml().loadAll(reader)) {
+                Object lifecycle = map(map(document).getOrDefault("spring", Map.of())).get("lifecycle");
+                if (lifecycle != null) {
+                    batch = seconds((String) map(lifecycle).get("timeout-per-shutdown-phase"));
+                }
+            }
+        }
+        assertThat(batch).as("spring.lifecycle.timeout-per-shutdown-phase").isNotNull();
+        assertThat(grace).as("stop_grace_period, against the wait for a batch in flight").isGreaterThan(batch);
+    }
+
+    private static Duration seconds(String value) {
+        assertThat(value).matches("\\d+s");
+        return Duration.ofSeconds(Long.parseLong(value.substring(0, value.length() - 1)));
     }
 
     private Map<String, Object> service(String name) {
