@@ -1,6 +1,8 @@
 package io.github.checkout.health;
 
+import java.util.Collection;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import org.apache.kafka.common.TopicPartition;
@@ -41,11 +43,19 @@ class ListenersHealthIndicator implements HealthIndicator {
             details.put("running", running == threads);
             details.put("group", container.getGroupId());
             details.put("consumerThreadsRunning", running + " of " + threads);
-            var assigned = container.getAssignedPartitions();
-            details.put("assignedPartitions", assigned == null ? "none"
-                    : assigned.stream().map(TopicPartition::toString).sorted().toList());
+            details.put("assignedPartitions", assignedPartitions(container));
             listeners.put(container.getListenerId(), details);
         }
         return (allRunning ? Health.up() : Health.down()).withDetails(listeners).build();
+    }
+
+    private static Object assignedPartitions(MessageListenerContainer container) {
+        try {
+            Collection<TopicPartition> assigned = container.getAssignedPartitions();
+            return assigned == null ? List.of() : assigned.stream().map(TopicPartition::toString).sorted().toList();
+        } catch (RuntimeException e) {
+            // The consumer thread changes its assignment in a rebalance while it is read; a probe must not fail on it.
+            return "changing (a rebalance)";
+        }
     }
 }
