@@ -7,6 +7,7 @@ import java.io.Reader;
 import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -14,6 +15,7 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.assertj.core.api.InstanceOfAssertFactories;
 import org.junit.jupiter.api.Test;
+import org.yaml.snakeyaml.LoaderOptions;
 import org.yaml.snakeyaml.Yaml;
 
 /**
@@ -96,6 +98,30 @@ class DockerComposeTest {
         assertThat((List<?>) service("processor").get("command")).last().asString().endsWith("/" + jar);
     }
 
+    @Test
+    @SuppressWarnings("unchecked")
+    void processorPublishesItsManagementPort_andIsGivenTimeToFinishItsBatchWhenStopped() throws IOException {
+        Map<String, Object> processor = service("processor");
+        assertThat((List<Object>) processor.get("ports")).contains("8081:8081");
+        Duration grace = seconds((String) processor.get("stop_grace_period"));
+        Duration batch = null;
+        try (Reader reader = Files.newBufferedReader(Path.of("src/main/resources/application.yml"))) {
+            for (Object document : new Yaml().loadAll(reader)) {
+                Object lifecycle = map(map(document).getOrDefault("spring", Map.of())).get("lifecycle");
+                if (lifecycle != null) {
+                    batch = seconds((String) map(lifecycle).get("timeout-per-shutdown-phase"));
+                }
+            }
+        }
+        assertThat(batch).as("spring.lifecycle.timeout-per-shutdown-phase").isNotNull();
+        assertThat(grace).as("stop_grace_period, against the wait for a batch in flight").isGreaterThan(batch);
+    }
+
+    private static Duration seconds(String value) {
+        assertThat(value).matches("\\d+s");
+        return Duration.ofSeconds(Long.parseLong(value.substring(0, value.length() - 1)));
+    }
+
     private Map<String, Object> service(String name) {
         assertThat(services).containsKey(name);
         return map(services.get(name));
@@ -103,7 +129,10 @@ class DockerComposeTest {
 
     private static Map<String, Object> services() {
         try (Reader reader = Files.newBufferedReader(Path.of("docker-compose.yml"))) {
-            Map<String, Object> compose = new Yaml().load(reader);
+            // Docker compose refuses a key given twice in one mapping; SnakeYAML would keep the last.
+            LoaderOptions strict = new LoaderOptions();
+            strict.setAllowDuplicateKeys(false);
+            Map<String, Object> compose = new Yaml(strict).load(reader);
             return map(compose.get("services"));
         } catch (IOException e) {
             throw new IllegalStateException(e);

@@ -12,12 +12,14 @@ import org.apache.kafka.common.config.TopicConfig;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.boot.kafka.autoconfigure.ConcurrentKafkaListenerContainerFactoryConfigurer;
+import org.springframework.boot.kafka.autoconfigure.DefaultKafkaConsumerFactoryCustomizer;
 import org.springframework.boot.kafka.autoconfigure.DefaultKafkaProducerFactoryCustomizer;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
 import org.springframework.kafka.config.ConcurrentKafkaListenerContainerFactory;
 import org.springframework.kafka.config.TopicBuilder;
 import org.springframework.kafka.core.ConsumerFactory;
+import org.springframework.kafka.core.DefaultKafkaConsumerFactory;
 import org.springframework.kafka.core.DefaultKafkaProducerFactory;
 import org.springframework.kafka.core.DefaultTransactionIdSuffixStrategy;
 import org.springframework.kafka.core.KafkaAdmin;
@@ -83,6 +85,16 @@ class KafkaConfig {
     private static NewTopic deadLetterTopic(String name, int partitions, int maxMessageBytes) {
         return TopicBuilder.name(name).partitions(partitions)
                 .config(TopicConfig.MAX_MESSAGE_BYTES_CONFIG, String.valueOf(maxMessageBytes)).build();
+    }
+
+    /** A container stopped with the service leaves its group at once, static member though it is ({@link LeaveGroupOnClose}). */
+    @Bean
+    DefaultKafkaConsumerFactoryCustomizer leaveGroupOnClose() {
+        return KafkaConfig::leaveGroupOnClose;
+    }
+
+    private static <K, V> void leaveGroupOnClose(DefaultKafkaConsumerFactory<K, V> factory) {
+        factory.addPostProcessor(LeaveGroupOnClose::leavingOnClose);
     }
 
     /**

@@ -80,6 +80,9 @@ final class ServiceUnderTest implements AutoCloseable {
         // the same JMX names, and one would hide the other's from the per-batch figures.
         properties.put("spring.kafka.client-id", name);
         properties.put("checkout.groups.refunds", name + ".refunds");
+        // No web server (WebApplicationType.NONE below); should one start, on ports of its own, as two instances run at once.
+        properties.put("server.port", 0);
+        properties.put("management.server.port", 0);
         properties.put("spring.main.banner-mode", "off");
         properties.put("spring.main.log-startup-info", "false");
         properties.put("logging.level.root", "warn");

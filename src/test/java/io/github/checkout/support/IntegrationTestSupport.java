@@ -30,7 +30,8 @@ import org.springframework.test.context.DynamicPropertySource;
  * Base of every integration test: the shared infrastructure, a plain producer, the outcome collector
  * and SQL. After each test the whole database must pass the audit.
  */
-@SpringBootTest(properties = "checkout.demo.enabled=false")
+// Ports of its own (0) should a test start a web server: it must not clash with another test's, nor a running service.
+@SpringBootTest(properties = {"checkout.demo.enabled=false", "server.port=0", "management.server.port=0"})
 public abstract class IntegrationTestSupport {
 
     protected static final String REQUESTS = "purchase-requests";

@@ -17,6 +17,8 @@ import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import java.util.stream.Stream;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
@@ -40,6 +42,9 @@ public final class ServiceProcess implements AutoCloseable {
     /** The demo jar: everything, the embedded default included. */
     public static final Path DEMO_JAR = Path.of("target", "oversell-proof-checkout-demo.jar");
 
+    /** The only web server of the service is the management server (server.port is -1). */
+    private static final Pattern MANAGEMENT_PORT = Pattern.compile("Tomcat started on port (\\d+)");
+
     private final Path jar;
     private final List<String> command;
     private final Map<String, String> environment;
@@ -52,6 +57,8 @@ public final class ServiceProcess implements AutoCloseable {
         command.addAll(words(System.getProperty("service.jvm", "")));
         command.addAll(List.of("-jar", jar.toString()));
         this.jar = jar;
+        // A port of its own for each process, so that two at once, or a test beside a running service, never clash.
+        command.add("--management.server.port=0");
         command.addAll(arguments);
         command.addAll(words(System.getProperty("service.args", "")));
         this.command = List.copyOf(command);
@@ -112,6 +119,25 @@ public final class ServiceProcess implements AutoCloseable {
 
     public long pid() {
         return process.pid();
+    }
+
+    /** SIGTERM, as an orchestrator stops a process: the JVM runs its shutdown hooks, and Spring closes the service. */
+    public void terminate() {
+        process.destroy();
+    }
+
+    /**
+     * The management port of the latest start (health, metrics), which the process chose itself, read from its
+     * log; so only once it has logged its start at INFO, as the production jar does.
+     */
+    public int managementPort() {
+        Matcher started = MANAGEMENT_PORT.matcher(output());
+        Integer port = null;
+        while (started.find()) {
+            port = Integer.valueOf(started.group(1));
+        }
+        assertThat(port).as("a 'Tomcat started on port' line in the output:%n%s", output()).isNotNull();
+        return port;
     }
 
     /** SIGKILL: no shutdown hook, no goodbye to the broker, transactions left open. */
