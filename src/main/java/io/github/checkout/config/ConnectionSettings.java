@@ -1,5 +1,8 @@
 package io.github.checkout.config;
 
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
 import java.util.HashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -91,6 +94,13 @@ public final class ConnectionSettings implements ApplicationListener<SpringAppli
                 properties.put("logging.level.org.springframework.kafka", "warn");
                 properties.put("logging.level.org.apache.kafka", "error");
                 properties.put("logging.level.kafka", "error");
+                // Like the broker's and the database's, a management port that another process holds is replaced
+                // by a free one, and the served demo says which.
+                Integer management = env.getProperty("management.server.port", Integer.class);
+                if (management != null && management > 0 && isTaken(management)) {
+                    properties.put("management.server.port", "0");
+                    properties.put("checkout.embedded.management-port-taken", String.valueOf(management));
+                }
                 env.getPropertySources().addFirst(new MapPropertySource("embeddedInfrastructure", properties));
                 // Warnings and errors only, unless asked for more (--logging.level.root=info): of lowest
                 // precedence, so that any setting of it wins.
@@ -106,6 +116,15 @@ public final class ConnectionSettings implements ApplicationListener<SpringAppli
             // Registered before any bean, so destroyed after all of them: consumers stop first.
             ((DefaultListableBeanFactory) prepared.getApplicationContext().getBeanFactory())
                     .registerDisposableBean("embeddedInfrastructure", started::close);
+        }
+    }
+
+    private static boolean isTaken(int port) {
+        try (ServerSocket socket = new ServerSocket()) {
+            socket.bind(new InetSocketAddress("localhost", port));
+            return false;
+        } catch (IOException e) {
+            return true;
         }
     }
 

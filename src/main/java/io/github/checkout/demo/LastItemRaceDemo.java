@@ -136,6 +136,7 @@ class LastItemRaceDemo implements ApplicationRunner {
                   Kafka        %s%s
                   PostgreSQL   %s (user %s, password %s)%s
                   In stock     %s, 10 units each
+                  Health       http://localhost:%s/actuator/health, metrics on /actuator/prometheus%s
 
                 Send a purchase request, keyed by its item (kcat, or Kafka's own bin/kafka-console-producer.sh):
                   echo '%s|%s' | kcat -P -b %s -t %s -K '|'
@@ -151,6 +152,9 @@ class LastItemRaceDemo implements ApplicationRunner {
                 jdbcUrl, environment.getProperty("spring.datasource.username"), environment.getProperty("spring.datasource.password"),
                 taken("postgres-port", EmbeddedInfrastructure.POSTGRES_PORT, String.valueOf(URI.create(jdbcUrl.substring(5)).getPort())),
                 String.join(", ", items.stream().map(UUID::toString).toList()),
+                environment.getProperty("local.management.port"),
+                taken("management.server.port", environment.getProperty("checkout.embedded.management-port-taken", Integer.class, 0),
+                        environment.getProperty("local.management.port")),
                 item, request, bootstrap, topics.purchaseRequests(),
                 item, request, bootstrap, topics.purchaseRequests(),
                 bootstrap, outcomes,
@@ -159,9 +163,13 @@ class LastItemRaceDemo implements ApplicationRunner {
 
     /** A note when the embedded default could not have the port it was given: another process holds it. */
     private String taken(String setting, int defaultPort, String port) {
-        int wanted = environment.getProperty("checkout.embedded." + setting, Integer.class, defaultPort);
+        String name = "checkout.embedded." + setting;
+        return taken(name, environment.getProperty(name, Integer.class, defaultPort), port);
+    }
+
+    private static String taken(String setting, int wanted, String port) {
         return wanted == 0 || String.valueOf(wanted).equals(port) ? ""
-                : "  (%d is taken: a free port instead; --checkout.embedded.%s=<port> chooses another)".formatted(wanted, setting);
+                : "  (%d is taken: a free port instead; --%s=<port> chooses another)".formatted(wanted, setting);
     }
 
     /** Each buyer on a thread of its own, released together, spread over every partition as careless keys would. */

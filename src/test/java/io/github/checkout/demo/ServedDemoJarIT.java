@@ -5,6 +5,10 @@ import static org.awaitility.Awaitility.await;
 
 import io.github.checkout.support.ServiceProcess;
 import java.net.ServerSocket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.DriverManager;
@@ -32,15 +36,18 @@ import org.junit.jupiter.api.io.TempDir;
  * The served demo is a playground: it prints where its broker and database listen, which items it
  * stocked and a request to send, and what it prints works from outside: the request, sent as printed,
  * is decided and its outcome read by a read_committed consumer; the database answers on the printed URL.
- * A Kafka port that is taken is replaced by a free one, and the demo says so.
+ * A Kafka port or a management port that is taken is replaced by a free one, and the demo says so; the
+ * printed health address answers.
  */
 class ServedDemoJarIT {
 
     @Test
     void servedDemo_printsAPlaygroundThatWorksFromOutside(@TempDir Path dir) throws Exception {
         try (ServerSocket taken = new ServerSocket(0);
+             ServerSocket takenManagement = new ServerSocket(0);
              ServiceProcess run = ServiceProcess.onItsEmbeddedDefault(dir.resolve("output.txt"), "--buyers=2", "--serve",
-                     "--checkout.embedded.kafka-port=" + taken.getLocalPort()).start()) {
+                     "--checkout.embedded.kafka-port=" + taken.getLocalPort(),
+                     "--management.server.port=" + takenManagement.getLocalPort()).start()) {
             run.awaitOutput("kafka-console-consumer.sh", 1, Duration.ofMinutes(3));
             String printed = run.output();
 
@@ -72,6 +79,14 @@ class ServedDemoJarIT {
                     assertThat(orders).anyMatch(order -> order.contains(idempotencyKey) && order.contains(item));
                 });
             }
+
+            assertThat(printed).contains(takenManagement.getLocalPort() + " is taken: a free port instead");
+            String health = find(printed, "\\n +Health +(http://localhost:\\d+/actuator/health)");
+            assertThat(health).doesNotContain(":" + takenManagement.getLocalPort() + "/");
+            HttpResponse<String> answer = HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create(health)).build(),
+                    HttpResponse.BodyHandlers.ofString());
+            assertThat(answer.statusCode()).as(answer.body()).isEqualTo(200);
+            assertThat(answer.body()).contains("\"status\":\"UP\"");
 
             String jdbcUrl = find(printed, "PostgreSQL +(jdbc:postgresql:\\S+) \\(user (\\S+), password (\\S+)\\)");
             try (Connection db = DriverManager.getConnection(jdbcUrl, "postgres", "postgres");

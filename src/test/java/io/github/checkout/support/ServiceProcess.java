@@ -58,7 +58,9 @@ public final class ServiceProcess implements AutoCloseable {
         command.addAll(List.of("-jar", jar.toString()));
         this.jar = jar;
         // A port of its own for each process, so that two at once, or a test beside a running service, never clash.
-        command.add("--management.server.port=0");
+        if (arguments.stream().noneMatch(argument -> argument.startsWith("--management.server.port="))) {
+            command.add("--management.server.port=0");
+        }
         command.addAll(arguments);
         command.addAll(words(System.getProperty("service.args", "")));
         this.command = List.copyOf(command);
