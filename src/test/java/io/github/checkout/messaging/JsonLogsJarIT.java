@@ -85,7 +85,8 @@ class JsonLogsJarIT extends IntegrationTestSupport {
 
         // One batch, sent before the service starts: two poison, three fine, one that fails in the database.
         long malformed = sent(purchases, "poison-key-" + run, "not json {\n\"idempotencyKey\"");
-        long schemaViolation = sent(purchases, item.toString(), "{\"idempotencyKey\":\"%s-schema\",\"itemId\":\"%s\"}".formatted(run, item));
+        // Its key holds a line break, which in a plain-text log would forge a line.
+        long schemaViolation = sent(purchases, item.toString(), "{\"idempotencyKey\":\"%s-schema\\nforged\",\"itemId\":\"%s\"}".formatted(run, item));
         long firstValid = sent(purchases, item.toString(), json(run + "-ok-1", UUID.randomUUID(), item, 1));
         sent(purchases, item.toString(), json(run + "-ok-2", UUID.randomUUID(), item, 1));
         long bad = sent(purchases, item.toString(), json(run + "-bad", UUID.randomUUID(), item, 1));
@@ -104,12 +105,12 @@ class JsonLogsJarIT extends IntegrationTestSupport {
             assertCoordinates(poisonWarn, purchases, malformed);
             assertThat(field(poisonWarn, "kafka.key").asString()).isEqualTo("poison-key-" + run);
             assertThat(field(poisonWarn, "checkout.idempotency_key").isMissingNode()).isTrue();
-            assertThat(poisonWarn.path("message").asString()).doesNotContain("\n");
 
             JsonNode schemaWarn = awaitLine(service, line -> line.path("message").asString().contains("schema_violation"));
             assertThat(schemaWarn.at("/log/level").asString()).isEqualTo("WARN");
             assertCoordinates(schemaWarn, purchases, schemaViolation);
-            assertThat(field(schemaWarn, "checkout.idempotency_key").asString()).isEqualTo(run + "-schema");
+            assertThat(field(schemaWarn, "checkout.idempotency_key").asString()).isEqualTo(run + "-schema\nforged");
+            assertThat(schemaWarn.path("message").asString()).contains(run + "-schema?forged").doesNotContain("\n");
             assertThat(field(schemaWarn, "checkout.item_id").asString()).isEqualTo(item.toString());
 
             JsonNode split = awaitLine(service, line -> line.path("message").asString().contains("splitting it"));
