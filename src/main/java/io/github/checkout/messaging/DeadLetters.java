@@ -106,9 +106,12 @@ public class DeadLetters {
         if (record == null || sizeOf(record) > sendable) {
             record = cut(topic, original, reason, error, Math.min(sendable, cut == null ? FIRST_CUT : cut));
             Header dropped = record.headers().lastHeader(DROPPED_HEADERS);
-            log.warn("Dead-lettering {} as a copy cut to {} bytes: value {} of {} bytes{}", at, sizeOf(record),
-                    record.value() == null ? 0 : record.value().length, original.value() == null ? 0 : original.value().length,
-                    dropped == null ? "" : ", headers left out: " + new String(dropped.value(), StandardCharsets.UTF_8));
+            // The fields that name the request are on the MDC (BatchProcessor); header names come from the sender.
+            LogFields.at(log.atWarn(), at.topic(), at.partition(), at.offset())
+                    .log("Dead-lettering {} as a copy cut to {} bytes: value {} of {} bytes{}", at, sizeOf(record),
+                            record.value() == null ? 0 : record.value().length, original.value() == null ? 0 : original.value().length,
+                            dropped == null ? "" : ", headers left out: "
+                                    + LogFields.printable(LogFields.capped(new String(dropped.value(), StandardCharsets.UTF_8), 500)));
         }
         // Acknowledged before the batch goes on: a refusal dooms the transaction, and the producer then fails every
         // send still queued with that same exception, so only a dead letter sent alone is known to be the one refused.

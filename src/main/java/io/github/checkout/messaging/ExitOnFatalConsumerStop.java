@@ -104,7 +104,8 @@ public final class ExitOnFatalConsumerStop implements SmartApplicationListener {
             Thread.currentThread().interrupt();
         }
         Stop stop = stops.values().stream().min(Comparator.comparing(Stop::cause)).orElseThrow();
-        log.error("Kafka listener {} (group {}) stopped for good, {}: {}. The service cannot decide its requests"
+        log.atError().addKeyValue(LogFields.CONSUMER_GROUP, stop.groupId())
+                .log("Kafka listener {} (group {}) stopped for good, {}: {}. The service cannot decide its requests"
                         + " without it and exits with status {}.",
                 stop.listenerId(), stop.groupId(), stop.cause(), stop.cause().why, EXIT_STATUS);
         System.exit(SpringApplication.exit(running, () -> EXIT_STATUS));

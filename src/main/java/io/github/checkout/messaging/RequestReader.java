@@ -10,7 +10,9 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
+import java.util.TreeMap;
 import java.util.stream.Collectors;
 import tools.jackson.core.JacksonException;
 import tools.jackson.core.JsonParser;
@@ -35,9 +37,24 @@ public abstract class RequestReader<T> {
     public record Valid<T>(T request) implements Read<T> {
     }
 
-    /** {@code reason} is a stable code for the dead-letter header; {@code detail} says what exactly is wrong. */
-    public record Poison<T>(Reason reason, String detail) implements Read<T> {
+    /**
+     * {@code reason} is a stable code for the dead-letter header; {@code detail} says what exactly is wrong;
+     * {@code known}, the {@link LogFields} that name the request, as far as its JSON could be read.
+     */
+    public record Poison<T>(Reason reason, String detail, Map<String, String> known) implements Read<T> {
+
+        public Poison {
+            known = Map.copyOf(known);
+        }
+
+        public Poison(Reason reason, String detail) {
+            this(reason, detail, Map.of());
+        }
     }
+
+    /** The JSON fields that name a request, and the log fields they go to. */
+    private static final Map<String, String> NAMING = Map.of(
+            "idempotencyKey", LogFields.IDEMPOTENCY_KEY, "itemId", LogFields.ITEM_ID, "orderId", LogFields.ORDER_ID);
 
     public enum Reason {
         OVERSIZED("oversized"), MALFORMED_JSON("malformed_json"), SCHEMA_VIOLATION("schema_violation"),
@@ -83,6 +100,9 @@ public abstract class RequestReader<T> {
     /** Builds the request from a message that passed the schema. */
     protected abstract T parse(JsonNode node);
 
+    /** The {@link LogFields} that name a request in a log line about it: its idempotency key, its item or order. */
+    protected abstract Map<String, String> logFields(T request);
+
     /**
      * A shortcut for the common message, tried before the tree and the schema: the request, or null when
      * unsure, and then the full path decides as if there were no shortcut. The rule: it may only return a
@@ -122,13 +142,25 @@ public abstract class RequestReader<T> {
         if (!errors.isEmpty()) {
             return new Poison<>(Reason.SCHEMA_VIOLATION, errors.stream()
                     .map(e -> e.getInstanceLocation() + ": " + e.getMessage())
-                    .collect(Collectors.joining("; ")));
+                    .collect(Collectors.joining("; ")), known(node));
         }
         try {
             return new Valid<>(parse(node));
         } catch (IllegalArgumentException e) {
-            return new Poison<>(Reason.UNREPRESENTABLE, e.getMessage());
+            return new Poison<>(Reason.UNREPRESENTABLE, e.getMessage(), known(node));
         }
+    }
+
+    /** What names the request in a message that parsed but is poison: each naming field that is a string. */
+    private static Map<String, String> known(JsonNode node) {
+        Map<String, String> known = new TreeMap<>();
+        NAMING.forEach((json, field) -> {
+            JsonNode value = node.get(json);
+            if (value != null && value.isString()) {
+                known.put(field, LogFields.capped(value.asString()));
+            }
+        });
+        return known;
     }
 
     /** An integer out of its field's range, in a field whose range the database decides, is a business rejection. */

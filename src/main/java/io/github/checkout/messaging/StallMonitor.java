@@ -29,6 +29,7 @@ import org.apache.kafka.common.IsolationLevel;
 import org.apache.kafka.common.TopicPartition;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.slf4j.spi.LoggingEventBuilder;
 import org.springframework.context.SmartLifecycle;
 import org.springframework.core.NestedExceptionUtils;
 import org.springframework.kafka.config.KafkaListenerEndpointRegistry;
@@ -189,10 +190,11 @@ public class StallMonitor implements SmartLifecycle {
         Progress before = progress.get(partition);
         if (before == null || before.offset() != offset || behind == 0) {
             if (before != null && before.stalledSince() != null) {
-                log.warn("Partition {} ({} listener, group {}) is no longer stalled: {} after {} s at offset {}.",
-                        partition.partition(), listenerId, partition.groupId(),
-                        behind == 0 ? "caught up at offset " + offset : "advanced to offset " + offset,
-                        Duration.between(before.since(), now).toSeconds(), before.offset());
+                stallFields(log.atWarn(), partition, before.offset())
+                        .log("Partition {} ({} listener, group {}) is no longer stalled: {} after {} s at offset {}.",
+                                partition.partition(), listenerId, partition.groupId(),
+                                behind == 0 ? "caught up at offset " + offset : "advanced to offset " + offset,
+                                Duration.between(before.since(), now).toSeconds(), before.offset());
             }
             progress.put(partition, new Progress(listenerId, offset, behind, now, null, null));
             return;
@@ -210,12 +212,19 @@ public class StallMonitor implements SmartLifecycle {
 
     private void logStall(Watched partition, Progress stalledAt, Instant now) {
         Failure failure = relevantFailure(partition, stalledAt.offset());
-        log.error("Partition {} ({} listener, group {}) is stalled at offset {}, {} behind the end: it has not advanced"
+        stallFields(log.atError(), partition, stalledAt.offset()).addKeyValue("checkout.stall.behind", stalledAt.behind())
+                .log("Partition {} ({} listener, group {}) is stalled at offset {}, {} behind the end: it has not advanced"
                         + " for {} s. Last failure: {}",
                 partition.partition(), stalledAt.listenerId(), partition.groupId(), stalledAt.offset(), stalledAt.behind(),
                 Duration.between(stalledAt.since(), now).toSeconds(),
                 failure == null ? "none seen (a batch may hang in a call that does not return)"
                         : failure.description() + " (" + Duration.between(failure.at(), now).toSeconds() + " s ago)");
+    }
+
+    /** The partition and the offset it is or was stalled at. */
+    private static LoggingEventBuilder stallFields(LoggingEventBuilder line, Watched partition, long offset) {
+        return LogFields.at(line, partition.partition().topic(), partition.partition().partition(), offset)
+                .addKeyValue(LogFields.CONSUMER_GROUP, partition.groupId());
     }
 
     private Stall stall(Watched partition, Progress p) {

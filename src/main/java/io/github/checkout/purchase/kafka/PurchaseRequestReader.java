@@ -1,10 +1,12 @@
 package io.github.checkout.purchase.kafka;
 
 import io.github.checkout.config.CheckoutProperties;
+import io.github.checkout.messaging.LogFields;
 import io.github.checkout.messaging.RequestReader;
 import io.github.checkout.purchase.PurchaseRequested;
 import io.github.checkout.request.IdempotencyKey;
 import java.util.HexFormat;
+import java.util.Map;
 import java.util.Set;
 import java.util.UUID;
 import org.springframework.stereotype.Component;
@@ -31,6 +33,11 @@ public class PurchaseRequestReader extends RequestReader<PurchaseRequested> {
     protected PurchaseRequested parse(JsonNode node) {
         return request(node.get("idempotencyKey").asString(), node.get("userId").asString(),
                 node.get("itemId").asString(), node.has("quantity") ? node.get("quantity").asInt() : 1);
+    }
+
+    @Override
+    protected Map<String, String> logFields(PurchaseRequested request) {
+        return Map.of(LogFields.IDEMPOTENCY_KEY, request.idempotencyKey().value(), LogFields.ITEM_ID, request.itemId().toString());
     }
 
     /**

@@ -1,9 +1,11 @@
 package io.github.checkout.refund.kafka;
 
 import io.github.checkout.config.CheckoutProperties;
+import io.github.checkout.messaging.LogFields;
 import io.github.checkout.messaging.RequestReader;
 import io.github.checkout.refund.RefundRequested;
 import io.github.checkout.request.IdempotencyKey;
+import java.util.Map;
 import java.util.Set;
 import java.util.UUID;
 import org.springframework.stereotype.Component;
@@ -29,5 +31,11 @@ public class RefundRequestReader extends RequestReader<RefundRequested> {
                 UUID.fromString(node.get("orderId").asString()),
                 node.has("quantity") ? Integer.valueOf(node.get("quantity").asInt()) : null,
                 node.get("reason").asString());
+    }
+
+    /** The item is not named: only the order's row in the database knows it. */
+    @Override
+    protected Map<String, String> logFields(RefundRequested request) {
+        return Map.of(LogFields.IDEMPOTENCY_KEY, request.idempotencyKey().value(), LogFields.ORDER_ID, request.orderId().toString());
     }
 }

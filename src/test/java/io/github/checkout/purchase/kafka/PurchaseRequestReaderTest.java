@@ -2,6 +2,7 @@ package io.github.checkout.purchase.kafka;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.github.checkout.messaging.LogFields;
 import io.github.checkout.messaging.RequestReader.Poison;
 import io.github.checkout.messaging.RequestReader.Reason;
 import io.github.checkout.messaging.RequestReader.Valid;
@@ -10,6 +11,7 @@ import io.github.checkout.purchase.PurchaseRequested;
 import io.github.checkout.request.IdempotencyKey;
 import io.github.checkout.support.ReaderProperties;
 import java.nio.charset.StandardCharsets;
+import java.util.Map;
 import java.util.UUID;
 import org.junit.jupiter.api.Test;
 
@@ -68,6 +70,15 @@ class PurchaseRequestReaderTest {
                 .formatted(USER, ITEM))).quantity()).isZero();
         assertThat(valid(read("{\"idempotencyKey\":\"k\",\"userId\":\"%s\",\"itemId\":\"%s\",\"quantity\":5000}"
                 .formatted(USER, ITEM))).quantity()).isEqualTo(5000);
+    }
+
+    @Test
+    void poisonWhoseJsonWasRead_namesTheKeyAndItemItHolds_forTheLog() {
+        assertThat(read("{\"idempotencyKey\":\"k\",\"itemId\":\"%s\"}".formatted(ITEM))).isInstanceOfSatisfying(Poison.class,
+                p -> assertThat(p.known()).isEqualTo(Map.of(LogFields.IDEMPOTENCY_KEY, "k", LogFields.ITEM_ID, ITEM.toString())));
+        assertThat(read("{\"idempotencyKey\":\"%s\",\"userId\":\"%s\",\"itemId\":7}".formatted("k".repeat(300), USER)))
+                .isInstanceOfSatisfying(Poison.class, p -> assertThat(p.known()).isEqualTo(Map.of(LogFields.IDEMPOTENCY_KEY, "k".repeat(200) + "...")));
+        assertThat(read("not json")).isInstanceOfSatisfying(Poison.class, p -> assertThat(p.known()).isEmpty());
     }
 
     @Test
