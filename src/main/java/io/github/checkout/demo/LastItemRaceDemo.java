@@ -153,7 +153,7 @@ class LastItemRaceDemo implements ApplicationRunner {
                 taken("postgres-port", EmbeddedInfrastructure.POSTGRES_PORT, String.valueOf(URI.create(jdbcUrl.substring(5)).getPort())),
                 String.join(", ", items.stream().map(UUID::toString).toList()),
                 environment.getProperty("local.management.port"),
-                taken("management.server.port", environment.getProperty("checkout.embedded.management-port-taken", Integer.class, 0),
+                takenNote("management.server.port", environment.getProperty("checkout.embedded.management-port-taken", Integer.class, 0),
                         environment.getProperty("local.management.port")),
                 item, request, bootstrap, topics.purchaseRequests(),
                 item, request, bootstrap, topics.purchaseRequests(),
@@ -164,10 +164,10 @@ class LastItemRaceDemo implements ApplicationRunner {
     /** A note when the embedded default could not have the port it was given: another process holds it. */
     private String taken(String setting, int defaultPort, String port) {
         String name = "checkout.embedded." + setting;
-        return taken(name, environment.getProperty(name, Integer.class, defaultPort), port);
+        return takenNote(name, environment.getProperty(name, Integer.class, defaultPort), port);
     }
 
-    private static String taken(String setting, int wanted, String port) {
+    private static String takenNote(String setting, int wanted, String port) {
         return wanted == 0 || String.valueOf(wanted).equals(port) ? ""
                 : "  (%d is taken: a free port instead; --%s=<port> chooses another)".formatted(wanted, setting);
     }

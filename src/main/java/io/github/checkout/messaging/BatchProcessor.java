@@ -90,7 +90,6 @@ public class BatchProcessor {
             logBatch(records, requests.size(), outcomes, tally);
         }
     }
-    }
 
     private <R, O> void decideIsolating(List<Request<R>> requests, boolean whole, Function<List<R>, List<O>> decide,
                                         List<O> outcomes, String deadLetterTopic, RequestReader<R> reader, Tally tally) {
