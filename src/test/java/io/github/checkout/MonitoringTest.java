@@ -46,6 +46,10 @@ class MonitoringTest {
         assertThat(list(service("prometheus").get("command"))).contains("--config.file=/etc/prometheus/prometheus.yml");
         assertThat(list(service("prometheus").get("volumes")))
                 .contains("./" + Prometheus.SCRAPE_CONFIG + ":/etc/prometheus/prometheus.yml:ro");
+        // And the alerts it loads are alerts.yml.
+        assertThat(list(yaml(Prometheus.SCRAPE_CONFIG).get("rule_files"))).containsExactly("/etc/prometheus/alerts.yml");
+        assertThat(list(service("prometheus").get("volumes")))
+                .contains("./" + Prometheus.ALERTS + ":/etc/prometheus/alerts.yml:ro");
     }
 
     @Test

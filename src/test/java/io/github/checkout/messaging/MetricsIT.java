@@ -21,6 +21,7 @@ import java.nio.file.Files;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
@@ -45,7 +46,7 @@ import org.yaml.snakeyaml.Yaml;
 /**
  * The service's meters, read from the MeterRegistry and scraped over HTTP from the management port as Prometheus
  * does: every answer and dead letter counted once, by outcome, error code, replay and reason, when its Kafka
- * transaction commits; the timers and histograms recorded; and every metric the Grafana dashboard queries exported.
+ * transaction commits; the timers and histograms recorded; and every metric the Grafana dashboard and the alerts query exported.
  * Topics and consumer groups of its own, so that every request on them is one this test sent.
  */
 @DirtiesContext
@@ -217,7 +218,7 @@ class MetricsIT extends IntegrationTestSupport {
     }
 
     @Test
-    void everyMetricTheDashboardQueries_isOneTheServiceExports() throws IOException {
+    void everyMetricTheDashboardAndTheAlertsQuery_isOneTheServiceExports() throws IOException {
         // Traffic on both paths: the consumers have fetched and the counters exist.
         UUID item = newItem(1);
         Map<String, Double> before = counted();
@@ -229,7 +230,10 @@ class MetricsIT extends IntegrationTestSupport {
         Scrape scraped = scrape();
         List<String> problems = new ArrayList<>();
         int names = 0;
-        for (var panel : Prometheus.dashboardQueries(Files.readString(Prometheus.DASHBOARD)).entrySet()) {
+        Map<String, List<String>> queries = new LinkedHashMap<>(Prometheus.dashboardQueries(Files.readString(Prometheus.DASHBOARD)));
+        queries.putAll(Prometheus.alertQueries(Files.readString(Prometheus.ALERTS)));
+        assertThat(queries.keySet()).anyMatch(name -> name.startsWith("alert "));
+        for (var panel : queries.entrySet()) {
             for (String query : panel.getValue()) {
                 for (String name : Prometheus.metricNames(query)) {
                     names++;

@@ -15,17 +15,19 @@ import java.util.Map;
 import java.util.Set;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import org.yaml.snakeyaml.Yaml;
 import tools.jackson.databind.JsonNode;
 import tools.jackson.databind.json.JsonMapper;
 
 /**
  * What the monitoring tests read: the Prometheus text a service exports (its samples and metric types), and the
- * metric names that PromQL expressions, such as the Grafana dashboard's, query.
+ * metric names that PromQL expressions, such as the Grafana dashboard's and the alerts', query.
  */
 public final class Prometheus {
 
     public static final Path DASHBOARD = Path.of("monitoring/grafana/dashboards/checkout.json");
     public static final Path SCRAPE_CONFIG = Path.of("monitoring/prometheus.yml");
+    public static final Path ALERTS = Path.of("monitoring/alerts.yml");
 
     private static final Pattern STRING = Pattern.compile("\"(?:[^\"\\\\]|\\\\.)*\"|'(?:[^'\\\\]|\\\\.)*'|`[^`]*`");
     private static final Pattern MATCHERS = Pattern.compile("\\{[^}]*}");
@@ -178,6 +180,20 @@ public final class Prometheus {
     public static Map<String, List<String>> dashboardQueries(String json) {
         Map<String, List<String>> queries = new LinkedHashMap<>();
         collect(JsonMapper.builder().build().readTree(json).path("panels"), queries);
+        return queries;
+    }
+
+    /** Every alerting rule's PromQL expression, by alert name. */
+    @SuppressWarnings("unchecked")
+    public static Map<String, List<String>> alertQueries(String yaml) {
+        Map<String, List<String>> queries = new LinkedHashMap<>();
+        Map<String, Object> rules = new Yaml().load(yaml);
+        for (Object group : (List<Object>) rules.get("groups")) {
+            for (Object rule : (List<Object>) ((Map<String, Object>) group).get("rules")) {
+                Map<String, Object> alert = (Map<String, Object>) rule;
+                queries.computeIfAbsent("alert " + alert.get("alert"), a -> new ArrayList<>()).add((String) alert.get("expr"));
+            }
+        }
         return queries;
     }
 
