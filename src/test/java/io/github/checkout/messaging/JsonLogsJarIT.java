@@ -21,7 +21,6 @@ import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.clients.producer.ProducerRecord;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.springframework.jdbc.core.simple.JdbcClient;
@@ -45,27 +44,7 @@ class JsonLogsJarIT extends IntegrationTestSupport {
 
     @BeforeEach
     void installTrigger() {
-        jdbc.sql("""
-                create or replace function json_logs_it() returns trigger language plpgsql as $$
-                begin
-                    if new.idempotency_key like 'json-logs-%-bad%' then
-                        raise exception 'refusing % for the test', new.idempotency_key;
-                    end if;
-                    if new.idempotency_key like 'json-logs-%-wait%' then
-                        perform pg_advisory_xact_lock_shared(4343);
-                    end if;
-                    return new;
-                end;
-                $$""").update();
-        for (String table : List.of("purchase_decisions", "refund_decisions")) {
-            jdbc.sql("create or replace trigger json_logs_it before insert on " + table
-                    + " for each row execute function json_logs_it()").update();
-        }
-    }
-
-    @AfterEach
-    void dropTrigger() {
-        jdbc.sql("drop function json_logs_it() cascade").update();
+        refuseAndHoldKeys("json_logs_it", "json-logs-%-bad%", "json-logs-%-wait%", 4343);
     }
 
     @Test

@@ -17,7 +17,6 @@ import java.util.List;
 import java.util.UUID;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.springframework.beans.factory.annotation.Autowired;
@@ -75,27 +74,7 @@ class UndecidableRequestIT extends IntegrationTestSupport {
 
     @BeforeEach
     void installTrigger() {
-        jdbc.sql("""
-                create or replace function undecidable_it() returns trigger language plpgsql as $$
-                begin
-                    if new.idempotency_key like 'bad-%' then
-                        raise exception 'refusing % for the test', new.idempotency_key;
-                    end if;
-                    if new.idempotency_key like 'wait-%' then
-                        perform pg_advisory_xact_lock_shared(4242);
-                    end if;
-                    return new;
-                end;
-                $$""").update();
-        for (String table : List.of("purchase_decisions", "refund_decisions")) {
-            jdbc.sql("create or replace trigger undecidable_it before insert on " + table
-                    + " for each row execute function undecidable_it()").update();
-        }
-    }
-
-    @AfterEach
-    void dropTrigger() {
-        jdbc.sql("drop function undecidable_it() cascade").update();
+        refuseAndHoldKeys("undecidable_it", "bad-%", "wait-%", 4242);
     }
 
     @Test

@@ -130,18 +130,7 @@ class GracefulShutdownIT extends IntegrationTestSupport {
                             + " restarted, first decision %.1f s after the new start%n", toExit.toMillis() / 1000.0,
                     HELD_AFTER_SIGTERM.toMillis() / 1000.0, Duration.between(restarted, firstAfterRestart).toMillis() / 1000.0);
 
-            Map<String, Long> outcomesPerKey = outcomes.seen().stream()
-                    .collect(Collectors.groupingBy(Seen::idempotencyKey, Collectors.counting()));
-            assertThat(outcomesPerKey).hasSize(requests).allSatisfy((key, count) -> assertThat(count).as(key).isOne());
-            assertThat(jdbc.sql("select count(*) from purchase_decisions where idempotency_key like :prefix")
-                    .param("prefix", lane.prefix() + "-%").query(Integer.class).single()).isEqualTo(requests);
-            Map<String, Long> createdPerItem = outcomes.seen().stream().filter(s -> s.topic().endsWith("-order-created"))
-                    .collect(Collectors.groupingBy(Seen::itemId, Collectors.counting()));
-            initialStock.forEach((item, stock) -> {
-                int sold = ordersOf(item);
-                assertThat(stockOf(item)).as("stock of %s", item).isEqualTo(stock - sold);
-                assertThat(createdPerItem.getOrDefault(item.toString(), 0L)).as("orders of %s", item).isEqualTo(sold);
-            });
+            assertEachDecidedOnceAndStockConserved(outcomes.seen(), lane.prefix(), requests, initialStock);
         } finally {
             sender.shutdownNow();
         }

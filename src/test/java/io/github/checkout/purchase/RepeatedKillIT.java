@@ -23,7 +23,6 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
-import java.util.stream.Collectors;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
@@ -107,18 +106,7 @@ class RepeatedKillIT extends IntegrationTestSupport {
                         seconds(Duration.between(kills.get(kill), restarted)), seconds(handOver));
             }
 
-            Map<String, Long> outcomesPerKey = outcomes.seen().stream()
-                    .collect(Collectors.groupingBy(Seen::idempotencyKey, Collectors.counting()));
-            assertThat(outcomesPerKey).hasSize(requests).allSatisfy((key, count) -> assertThat(count).as(key).isOne());
-            assertThat(jdbc.sql("select count(*) from purchase_decisions where idempotency_key like :prefix")
-                    .param("prefix", lane.prefix() + "-%").query(Integer.class).single()).isEqualTo(requests);
-            Map<String, Long> createdPerItem = outcomes.seen().stream().filter(s -> s.topic().endsWith("-order-created"))
-                    .collect(Collectors.groupingBy(Seen::itemId, Collectors.counting()));
-            initialStock.forEach((item, stock) -> {
-                int sold = ordersOf(item);
-                assertThat(stockOf(item)).as("stock of %s", item).isEqualTo(stock - sold);
-                assertThat(createdPerItem.getOrDefault(item.toString(), 0L)).as("orders of %s", item).isEqualTo(sold);
-            });
+            assertEachDecidedOnceAndStockConserved(outcomes.seen(), lane.prefix(), requests, initialStock);
             assertThat(handOvers).as("time from each restart's start to its first decision").allSatisfy(gap ->
                     assertThat(gap).isLessThan(MAX_GAP));
         } finally {

@@ -11,6 +11,7 @@ import java.util.UUID;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.stream.Collectors;
 import javax.sql.DataSource;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
@@ -43,6 +44,7 @@ public abstract class IntegrationTestSupport {
 
     @Autowired
     protected JdbcClient jdbc;
+    private final List<String> triggers = new ArrayList<>();
 
     @DynamicPropertySource
     static void infrastructure(DynamicPropertyRegistry registry) {
@@ -132,6 +134,58 @@ public abstract class IntegrationTestSupport {
 
     protected int ordersOf(UUID item) {
         return jdbc.sql("select count(*) from orders where item_id = :id").param("id", item).query(Integer.class).single();
+    }
+
+    /**
+     * After a crash, a freeze or a stop: each of the {@code requests} requests whose keys start with {@code prefix}
+     * got exactly one outcome and one stored decision, and each item's stock is its initial stock less its
+     * orders, each announced once on an order-created topic.
+     */
+    protected void assertEachDecidedOnceAndStockConserved(List<ServiceProcess.Seen> seen, String prefix, int requests,
+                                                          Map<UUID, Integer> initialStock) {
+        Map<String, Long> outcomesPerKey = seen.stream()
+                .collect(Collectors.groupingBy(ServiceProcess.Seen::idempotencyKey, Collectors.counting()));
+        assertThat(outcomesPerKey).hasSize(requests).allSatisfy((key, count) -> assertThat(count).as(key).isOne());
+        assertThat(jdbc.sql("select count(*) from purchase_decisions where idempotency_key like :prefix")
+                .param("prefix", prefix + "-%").query(Integer.class).single()).isEqualTo(requests);
+        Map<String, Long> createdPerItem = seen.stream().filter(s -> s.topic().endsWith("-order-created"))
+                .collect(Collectors.groupingBy(ServiceProcess.Seen::itemId, Collectors.counting()));
+        initialStock.forEach((item, stock) -> {
+            int sold = ordersOf(item);
+            assertThat(stockOf(item)).as("stock of %s", item).isEqualTo(stock - sold);
+            assertThat(createdPerItem.getOrDefault(item.toString(), 0L)).as("orders of %s", item).isEqualTo(sold);
+        });
+    }
+
+    /**
+     * A trigger on both decision tables, dropped after the test: a key matching {@code refused} (a LIKE pattern) is
+     * refused with an error, as a bug would refuse it, on every try; a key matching {@code held} waits while the
+     * advisory lock {@code lock} is held exclusively.
+     */
+    protected void refuseAndHoldKeys(String name, String refused, String held, long lock) {
+        jdbc.sql("""
+                create or replace function %s() returns trigger language plpgsql as $$
+                begin
+                    if new.idempotency_key like '%s' then
+                        raise exception 'refusing %% for the test', new.idempotency_key;
+                    end if;
+                    if new.idempotency_key like '%s' then
+                        perform pg_advisory_xact_lock_shared(%d);
+                    end if;
+                    return new;
+                end;
+                $$""".formatted(name, refused, held, lock)).update();
+        for (String table : List.of("purchase_decisions", "refund_decisions")) {
+            jdbc.sql("create or replace trigger " + name + " before insert on " + table
+                    + " for each row execute function " + name + "()").update();
+        }
+        triggers.add(name);
+    }
+
+    @AfterEach
+    void dropTriggers() {
+        triggers.forEach(name -> jdbc.sql("drop function " + name + "() cascade").update());
+        triggers.clear();
     }
 
     /** Buys {@code quantity} units of the item straight through place_order, without Kafka; returns the order id. */
