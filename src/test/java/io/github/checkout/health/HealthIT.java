@@ -20,7 +20,6 @@ import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.clients.producer.RecordMetadata;
 import org.apache.kafka.common.serialization.StringSerializer;
 import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.springframework.beans.factory.annotation.Autowired;
@@ -159,7 +158,7 @@ class HealthIT extends IntegrationTestSupport {
     @Test
     void partitionStalled_notReady_namingThePartition_stillLive() throws Exception {
         UUID item = newItem(10);
-        blockStockChanges(item);
+        blockStockChanges("HealthIT", item);
         RecordMetadata stuck;
         try (var producer = new KafkaProducer<>(Map.<String, Object>of(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, broker().bootstrapServers()),
                 new StringSerializer(), new StringSerializer())) {
@@ -177,29 +176,6 @@ class HealthIT extends IntegrationTestSupport {
 
         unblockStockChanges();
         awaitReady();
-    }
-
-    @AfterEach
-    void unblockStockChanges() {
-        jdbc.sql("drop trigger if exists health_it_block on items").update();
-        jdbc.sql("drop function if exists health_it_block()").update();
-        jdbc.sql("drop table if exists health_it_blocked").update();
-    }
-
-    /** Every change of the item's stock fails with serialization_failure, which is retried without end. */
-    private void blockStockChanges(UUID item) {
-        jdbc.sql("create table health_it_blocked (item_id uuid primary key)").update();
-        jdbc.sql("insert into health_it_blocked (item_id) values (:item)").param("item", item).update();
-        jdbc.sql("""
-                create function health_it_block() returns trigger language plpgsql as $$
-                begin
-                    if exists (select 1 from health_it_blocked where item_id = new.id) then
-                        raise exception 'HealthIT holds the stock of item %', new.id using errcode = 'serialization_failure';
-                    end if;
-                    return new;
-                end
-                $$""").update();
-        jdbc.sql("create trigger health_it_block before update on items for each row execute function health_it_block()").update();
     }
 
     private void awaitReady() {

@@ -14,7 +14,6 @@ import javax.sql.DataSource;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.clients.producer.RecordMetadata;
 import org.apache.kafka.common.TopicPartition;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.springframework.beans.factory.annotation.Autowired;
@@ -65,7 +64,7 @@ class StallIT extends IntegrationTestSupport {
             assertThat(outcomes().forRequest("refund-before-" + item)).hasSize(1);
         });
 
-        blockStockChanges(item);
+        blockStockChanges("StallIT", item);
         RecordMetadata purchase = sendPurchase(item, "stuck-" + item);
         RecordMetadata refund = sendRefund(order, "refund-stuck-" + item);
         TopicPartition purchasePartition = new TopicPartition(TOPIC, purchase.partition());
@@ -133,32 +132,6 @@ class StallIT extends IntegrationTestSupport {
             assertThat(outcomes().forRequest("hanging-" + item)).hasSize(1);
             assertThat(stalls.stalled()).isEmpty();
         });
-    }
-
-    @AfterEach
-    void unblockStockChanges() {
-        jdbc.sql("drop trigger if exists stall_it_block on items").update();
-        jdbc.sql("drop function if exists stall_it_block()").update();
-        jdbc.sql("drop table if exists stall_it_blocked").update();
-    }
-
-    /**
-     * Every change of the item's stock, a sale or a refund, fails with serialization_failure: a failure that
-     * is retried without end, because it says nothing against the request.
-     */
-    private void blockStockChanges(UUID item) {
-        jdbc.sql("create table stall_it_blocked (item_id uuid primary key)").update();
-        jdbc.sql("insert into stall_it_blocked (item_id) values (:item)").param("item", item).update();
-        jdbc.sql("""
-                create function stall_it_block() returns trigger language plpgsql as $$
-                begin
-                    if exists (select 1 from stall_it_blocked where item_id = new.id) then
-                        raise exception 'StallIT holds the stock of item %', new.id using errcode = 'serialization_failure';
-                    end if;
-                    return new;
-                end
-                $$""").update();
-        jdbc.sql("create trigger stall_it_block before update on items for each row execute function stall_it_block()").update();
     }
 
     private static RecordMetadata sendPurchase(UUID item, String key) throws Exception {

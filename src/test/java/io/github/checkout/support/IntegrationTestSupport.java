@@ -45,6 +45,7 @@ public abstract class IntegrationTestSupport {
     @Autowired
     protected JdbcClient jdbc;
     private final List<String> triggers = new ArrayList<>();
+    private boolean stockBlocked;
 
     @DynamicPropertySource
     static void infrastructure(DynamicPropertyRegistry registry) {
@@ -186,6 +187,38 @@ public abstract class IntegrationTestSupport {
     void dropTriggers() {
         triggers.forEach(name -> jdbc.sql("drop function " + name + "() cascade").update());
         triggers.clear();
+    }
+
+    /**
+     * Every change of the item's stock, a sale or a refund, fails with serialization_failure: a failure that is
+     * retried without end, because it says nothing against the request. The error says "{@code holder} holds the
+     * stock of item ...". Until {@link #unblockStockChanges()}, or the end of the test.
+     */
+    protected void blockStockChanges(String holder, UUID item) {
+        stockBlocked = true;
+        jdbc.sql("create table test_stock_blocked (item_id uuid primary key)").update();
+        jdbc.sql("insert into test_stock_blocked (item_id) values (:item)").param("item", item).update();
+        jdbc.sql("""
+                create function test_stock_block() returns trigger language plpgsql as $$
+                begin
+                    if exists (select 1 from test_stock_blocked where item_id = new.id) then
+                        raise exception '%s holds the stock of item %%', new.id using errcode = 'serialization_failure';
+                    end if;
+                    return new;
+                end
+                $$""".formatted(holder)).update();
+        jdbc.sql("create trigger test_stock_block before update on items for each row execute function test_stock_block()").update();
+    }
+
+    @AfterEach
+    protected void unblockStockChanges() {
+        if (!stockBlocked) {
+            return;
+        }
+        stockBlocked = false;
+        jdbc.sql("drop trigger if exists test_stock_block on items").update();
+        jdbc.sql("drop function if exists test_stock_block()").update();
+        jdbc.sql("drop table if exists test_stock_blocked").update();
     }
 
     /** Buys {@code quantity} units of the item straight through place_order, without Kafka; returns the order id. */
