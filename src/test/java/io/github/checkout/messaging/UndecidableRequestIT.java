@@ -190,7 +190,10 @@ class UndecidableRequestIT extends IntegrationTestSupport {
      */
     private HeldLock heldInTheMiddleOfASplit(UUID item, List<String> keys) {
         MessageListenerContainer container = listeners.getListenerContainer("purchase-requests");
-        container.stop();
+        // Paused, not stopped: the consumers keep their partitions, one each, so that the held batch holds back no
+        // other partition (a stopped consumer leaves its group, and the first to rejoin could take them all).
+        container.pause();
+        await().atMost(Duration.ofSeconds(30)).until(container::isContainerPaused);
         for (String key : keys) {
             var record = new ProducerRecord<>(PURCHASES, 0, item.toString(), json(key, userOf(key), item, 1).getBytes(StandardCharsets.UTF_8));
             record.headers().add("trace-id", key.getBytes(StandardCharsets.UTF_8));
@@ -198,7 +201,7 @@ class UndecidableRequestIT extends IntegrationTestSupport {
         }
         producer().flush();
         HeldLock held = HeldLock.take();
-        container.start();
+        container.resume();
         await().atMost(Duration.ofSeconds(60)).until(held::somebodyWaits);
         return held;
     }
