@@ -3,7 +3,7 @@ package io.github.checkout.messaging;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-import io.github.checkout.support.Concurrently;
+import io.github.checkout.support.HeldAdvisoryLock;
 import io.github.checkout.support.IntegrationTestSupport;
 import io.github.checkout.support.ServiceProcess;
 import io.github.checkout.support.ServiceProcess.Lane;
@@ -23,8 +23,6 @@ import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.springframework.jdbc.core.simple.JdbcClient;
-import org.springframework.jdbc.datasource.SingleConnectionDataSource;
 import tools.jackson.core.JacksonException;
 import tools.jackson.databind.JsonNode;
 import tools.jackson.databind.json.JsonMapper;
@@ -142,7 +140,7 @@ class JsonLogsJarIT extends IntegrationTestSupport {
 
             // A request that waits in the database stalls its partition: ERROR while it lasts, WARN once it moves.
             long waiting;
-            try (HeldLock held = HeldLock.take()) {
+            try (HeldAdvisoryLock held = HeldAdvisoryLock.take(LOCK)) {
                 waiting = sent(purchases, item.toString(), json(run + "-wait", UUID.randomUUID(), item, 1));
                 JsonNode stalled = awaitLine(service, line -> line.path("message").asString().contains("is stalled")
                         && field(line, "kafka.topic").asString().equals(purchases) && field(line, "kafka.offset").asLong() == waiting);
@@ -218,22 +216,5 @@ class JsonLogsJarIT extends IntegrationTestSupport {
     private static long sent(String topic, String key, String value) throws Exception {
         return producer().send(new ProducerRecord<>(topic, 0, key, value.getBytes(StandardCharsets.UTF_8)))
                 .get(30, TimeUnit.SECONDS).offset();
-    }
-
-    /** The advisory lock the "wait" key's insert waits on, held on a connection of the test's own. */
-    private record HeldLock(SingleConnectionDataSource connection, JdbcClient db) implements AutoCloseable {
-
-        static HeldLock take() {
-            SingleConnectionDataSource connection = Concurrently.connection();
-            JdbcClient db = JdbcClient.create(connection);
-            db.sql("select pg_advisory_lock(:lock)").param("lock", LOCK).query().singleValue();
-            return new HeldLock(connection, db);
-        }
-
-        @Override
-        public void close() {
-            db.sql("select pg_advisory_unlock(:lock)").param("lock", LOCK).query().singleValue();
-            connection.destroy();
-        }
     }
 }

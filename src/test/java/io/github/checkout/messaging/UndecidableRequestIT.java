@@ -4,8 +4,8 @@ import static io.github.checkout.support.OutcomeCollector.headers;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-import io.github.checkout.support.Concurrently;
 import io.github.checkout.support.DatabaseProxy;
+import io.github.checkout.support.HeldAdvisoryLock;
 import io.github.checkout.support.IntegrationTestSupport;
 import io.github.checkout.support.OutcomeCollector.Outcome;
 import io.micrometer.core.instrument.Counter;
@@ -20,8 +20,6 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.springframework.beans.factory.annotation.Autowired;
-import org.springframework.jdbc.core.simple.JdbcClient;
-import org.springframework.jdbc.datasource.SingleConnectionDataSource;
 import org.springframework.kafka.config.KafkaListenerEndpointRegistry;
 import org.springframework.kafka.listener.MessageListenerContainer;
 import org.springframework.test.annotation.DirtiesContext;
@@ -85,7 +83,7 @@ class UndecidableRequestIT extends IntegrationTestSupport {
         String run = UUID.randomUUID().toString();
         List<String> keys = fiveHundredKeys(run);
 
-        try (HeldLock held = heldInTheMiddleOfASplit(item, keys)) {
+        try (HeldAdvisoryLock held = heldInTheMiddleOfASplit(item, keys)) {
             // Partition 0 is held in the middle of splitting its batch; partition 1 keeps flowing.
             UUID other = newItem(10);
             for (int i = 0; i < 10; i++) {
@@ -128,7 +126,7 @@ class UndecidableRequestIT extends IntegrationTestSupport {
         String run = UUID.randomUUID().toString();
         List<String> keys = fiveHundredKeys(run);
 
-        try (HeldLock held = heldInTheMiddleOfASplit(item, keys)) {
+        try (HeldAdvisoryLock held = heldInTheMiddleOfASplit(item, keys)) {
             database.cut();
         }
         // The held call ends on a cut connection, and nothing can be decided while the database is away:
@@ -188,7 +186,7 @@ class UndecidableRequestIT extends IntegrationTestSupport {
      * then starts the listener and returns once the "wait" key's insert waits on the test's lock: the
      * batch has failed, and is being split.
      */
-    private HeldLock heldInTheMiddleOfASplit(UUID item, List<String> keys) {
+    private HeldAdvisoryLock heldInTheMiddleOfASplit(UUID item, List<String> keys) {
         MessageListenerContainer container = listeners.getListenerContainer("purchase-requests");
         // Paused, not stopped: the consumers keep their partitions, one each, so that the held batch holds back no
         // other partition (a stopped consumer leaves its group, and the first to rejoin could take them all).
@@ -200,7 +198,7 @@ class UndecidableRequestIT extends IntegrationTestSupport {
             send(record);
         }
         producer().flush();
-        HeldLock held = HeldLock.take();
+        HeldAdvisoryLock held = HeldAdvisoryLock.take(LOCK);
         container.resume();
         await().atMost(Duration.ofSeconds(60)).until(held::somebodyWaits);
         return held;
@@ -213,29 +211,5 @@ class UndecidableRequestIT extends IntegrationTestSupport {
 
     private static List<Outcome> deadLetters(String run) {
         return outcomes().deadLetters().stream().filter(o -> o.record().value().contains(run)).toList();
-    }
-
-    /** The advisory lock the "wait" key's insert waits on, held on a connection of the test's own. */
-    private record HeldLock(SingleConnectionDataSource connection, JdbcClient db) implements AutoCloseable {
-
-        static HeldLock take() {
-            SingleConnectionDataSource connection = Concurrently.connection();
-            JdbcClient db = JdbcClient.create(connection);
-            db.sql("select pg_advisory_lock(:lock)").param("lock", LOCK).query().singleValue();
-            return new HeldLock(connection, db);
-        }
-
-        boolean somebodyWaits() {
-            return db.sql("""
-                    select count(*) > 0 from pg_locks
-                    where locktype = 'advisory' and objid = :lock and not granted""")
-                    .param("lock", LOCK).query(Boolean.class).single();
-        }
-
-        @Override
-        public void close() {
-            db.sql("select pg_advisory_unlock(:lock)").param("lock", LOCK).query().singleValue();
-            connection.destroy();
-        }
     }
 }
