@@ -176,14 +176,18 @@ final class Bench {
                     out.printf("           %,d orders; last outcome %.2f s after the last request was produced%n",
                             result.orders(), result.tailSeconds());
                 }
+                if (scenario == Scenario.CART) {
+                    out.printf("           %,d lines, %,.0f lines/s; %,d orders, %,d out of stock, %,d rejected%n",
+                            result.lines(), result.linesPerSecond(), result.orders(), result.outOfStock(), result.rejected());
+                }
                 result.checks().stream().filter(c -> !c.passed()).forEach(c -> out.println("           " + c));
             }
         }
     }
 
     /**
-     * Rounds of requests in the shapes the plan measures, in turn: uniform and hot with a window in flight, and
-     * at the latency scenario's fixed rate when the plan has it. The service's rounds go on until the last round
+     * Rounds of requests in the shapes the plan measures, in turn: uniform and hot with a window in flight, at
+     * the latency scenario's fixed rate when the plan has it, and carts when the plan has them. The service's rounds go on until the last round
      * of every shape spent less than a tenth of its time in the JIT, or {@code warmupFor} has passed; a baseline
      * has one round. Measuring while the optimizing compiler still takes a good part of one of the two cores
      * measures the JIT; the latency scenario's small batches and many small produce requests run code that the
@@ -194,11 +198,16 @@ final class Bench {
         if (plan.scenarios().contains(Scenario.LATENCY) && plan.runs(mode, Scenario.LATENCY)) {
             shapes.add(Scenario.LATENCY);
         }
+        if (plan.scenarios().contains(Scenario.CART)) {
+            shapes.add(Scenario.CART);
+        }
         Map<Scenario, Double> lastCompiling = new EnumMap<>(Scenario.class);
         long deadline = System.nanoTime() + warmupFor.toNanos();
         for (int round = 1; ; round++) {
             Scenario scenario = shapes.get((round - 1) % shapes.size());
-            Result result = measure(mode, scenario, service, requests, Math.min(plan.items(), 1_000), "warm-up-" + round);
+            // A cart has 3 lines on average: a third as many carts make a round of about as many lines.
+            Result result = measure(mode, scenario, service, scenario == Scenario.CART ? requests / 3 : requests,
+                    Math.min(plan.items(), 1_000), "warm-up-" + round);
             out.printf("  warm-up %d%s: %,d %s requests, JIT compiling %.0f%% of the time, %s%n", round,
                     mode == Mode.DEFAULT ? " (defaults)" : "", result.requests(),
                     scenario == Scenario.LATENCY ? "paced" : scenario.id(), result.jitPercent(),

@@ -8,7 +8,8 @@ import org.springframework.jdbc.core.simple.JdbcClient;
 
 /**
  * What must hold after every run, whatever the figures: nothing oversold, every key decided exactly once,
- * every delivery answered, at most one order per key; and for the flash sale, the stock sold out exactly.
+ * every delivery answered, at most one order per key; for carts, every order has all its cart's lines; and for
+ * the flash sale, the stock sold out exactly.
  */
 final class Checks {
 
@@ -29,6 +30,7 @@ final class Checks {
         int distinctKeys = workload.distinctKeys(run.sent());
         List<Check> checks = new ArrayList<>();
 
+        // A cart order's units are in its lines; order_lines has every order's, orders only single-item ones.
         Map<String, Object> stock = db.sql("""
                         select count(*) filter (where i.stock < 0
                                                    or s.initial - i.stock <> coalesce(o.sold, 0)
@@ -37,8 +39,9 @@ final class Checks {
                                coalesce(sum(o.sold), 0) as sold
                         from unnest(:items, :initial) as s(id, initial)
                         left join items i on i.id = s.id
-                        left join (select item_id, sum(quantity) as sold from orders
-                                   where item_id = any (:items) group by item_id) o on o.item_id = s.id""")
+                        left join (select item_id, sum(quantity) as sold from %s
+                                   where item_id = any (:items) group by item_id) o on o.item_id = s.id"""
+                        .formatted(workload.carts() ? "order_lines" : "orders"))
                 .param("items", workload.items)
                 .param("initial", Arrays.stream(workload.initialStock).boxed().toArray(Integer[]::new))
                 .query().singleRow();
@@ -69,6 +72,15 @@ final class Checks {
                 orderRows == orderKeys && observed.conflictingOrders() == 0 && observed.keysWithOrder() == orderRows,
                 "%d orders for %d keys; %d keys answered with an order; %d keys answered with two different orders"
                         .formatted(orderRows, orderKeys, observed.keysWithOrder(), observed.conflictingOrders())));
+
+        if (workload.carts()) {
+            long lines = db.sql("""
+                            select count(*) from order_lines l join orders o on o.id = l.order_id
+                            where starts_with(o.idempotency_key, :prefix)""")
+                    .param("prefix", workload.keyPrefix).query(Long.class).single();
+            checks.add(new Check("whole carts", lines == observed.linesInOrders(),
+                    "%d order lines; the carts answered with an order have %d lines".formatted(lines, observed.linesInOrders())));
+        }
 
         if (workload.scenario == Scenario.FLASH) {
             long expected = Math.min(workload.totalInitialStock(), distinctKeys);

@@ -3,6 +3,7 @@ package io.github.checkout.bench;
 import io.github.checkout.purchase.PurchaseOutcome;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.UUID;
 import java.util.concurrent.CountDownLatch;
@@ -18,8 +19,8 @@ import org.springframework.jdbc.datasource.SingleConnectionDataSource;
 
 /**
  * Baseline (a), the classic synchronous checkout: every request is one call of {@code place_order} (lock the
- * item row, decrement, insert the order, commit) from one of {@code threads} concurrent JDBC connections in
- * autocommit mode. Latency is the duration of the call, or at a fixed rate the time from when it was due.
+ * item row, decrement, insert the order, commit), a cart one call of {@code decide_purchases} with a batch of
+ * one, from one of {@code threads} concurrent JDBC connections in autocommit mode. Latency is the duration of the call, or at a fixed rate the time from when it was due.
  */
 final class JdbcLoad {
 
@@ -67,12 +68,7 @@ final class JdbcLoad {
                         }
                         observed.started(d, start);
                         int key = workload.keyOf(d);
-                        var row = db.sql("select outcome, order_id from place_order(:key, :user, :item, 1)")
-                                .param("key", workload.key(key))
-                                .param("user", workload.user(key))
-                                .param("item", workload.item(key))
-                                .query((rs, i) -> new Object[] {rs.getString(1), rs.getObject(2, UUID.class)})
-                                .single();
+                        Object[] row = decide(db, workload, key);
                         long done = System.nanoTime();
                         observed.answerDelivery(d, PurchaseOutcome.Kind.valueOf((String) row[0]), (UUID) row[1], done);
                         lastDone.accumulateAndGet(done, Math::max);
@@ -108,5 +104,28 @@ final class JdbcLoad {
         progress.stepTo(observed.seen());
         double offered = sent / Math.max(1e-9, (lastDone.get() - first[0]) / 1e9);
         return new Run(observed, sent, first[0], lastDone.get(), lastDone.get(), errors, offered, errors == 0, cpu);
+    }
+
+    /** One call: {@code place_order} for a single item, {@code decide_purchases} with a batch of one for a cart. */
+    private static Object[] decide(JdbcClient db, Workload workload, int key) {
+        JdbcClient.StatementSpec call;
+        if (workload.carts()) {
+            UUID[] items = workload.lineItems(key);
+            Integer[] ones = new Integer[items.length];
+            Arrays.fill(ones, 1);
+            call = db.sql("""
+                            select outcome, order_id
+                            from decide_purchases(array[:key], array[:user]::uuid[], array[true], :lineOf, :items, :quantities)""")
+                    .param("lineOf", ones)
+                    .param("items", items)
+                    .param("quantities", ones);
+        } else {
+            call = db.sql("select outcome, order_id from place_order(:key, :user, :item, 1)")
+                    .param("item", workload.item(key));
+        }
+        return call.param("key", workload.key(key))
+                .param("user", workload.user(key))
+                .query((rs, i) -> new Object[] {rs.getString(1), rs.getObject(2, UUID.class)})
+                .single();
     }
 }

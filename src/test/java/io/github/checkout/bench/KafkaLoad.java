@@ -27,7 +27,7 @@ import tools.jackson.databind.json.JsonMapper;
 
 /**
  * The load generator for the service: a plain idempotent producer (acks=all) sends the requests keyed by
- * item id, and a read_committed consumer of the three outcome topics sees each outcome once its Kafka
+ * item id (carts by user id), and a read_committed consumer of the three outcome topics sees each outcome once its Kafka
  * transaction has committed. Latency is that moment minus the moment the request was sent, or, at a fixed
  * rate, minus the moment it was due: a generator that falls behind does not hide the delay it caused.
  */
@@ -54,7 +54,7 @@ final class KafkaLoad {
         byte[][] keys = new byte[n][];
         byte[][] values = new byte[n][];
         for (int d = 0; d < n; d++) {
-            keys[d] = workload.item(workload.keyOf(d)).toString().getBytes(StandardCharsets.UTF_8);
+            keys[d] = workload.partitionKey(workload.keyOf(d)).getBytes(StandardCharsets.UTF_8);
             values[d] = workload.json(d);
         }
         Observed observed = new Observed(workload);

@@ -12,7 +12,7 @@ import org.HdrHistogram.Histogram;
  * What came back in one run: each outcome matched to the delivery it answers, its latency, and what the
  * checks need (outcomes for keys nobody sent, more outcomes than deliveries of a key, one key answered with
  * two different orders). The k-th outcome of a key answers the k-th delivery of that key: request and outcome
- * both travel keyed by item id, through one partition each, so their order is kept.
+ * both travel keyed by item id (a cart's by user id), through one partition each, so their order is kept.
  */
 final class Observed {
 
@@ -30,6 +30,8 @@ final class Observed {
     private long created;
     private long outOfStock;
     private long rejected;
+    private long lines;
+    private long linesInOrders;
     private long unknownKeys;
     private long surplus;
     private long conflictingOrders;
@@ -102,6 +104,7 @@ final class Observed {
     }
 
     private void record(int key, int delivery, PurchaseOutcome.Kind kind, UUID orderId, long seenNanos) {
+        lines += workload.lines(key);
         switch (kind) {
             case ORDER_CREATED -> created++;
             case OUT_OF_STOCK -> outOfStock++;
@@ -110,6 +113,7 @@ final class Observed {
         if (kind == PurchaseOutcome.Kind.ORDER_CREATED) {
             if (orderOfKey[key] == null) {
                 orderOfKey[key] = orderId;
+                linesInOrders += workload.lines(key);
             } else if (!Objects.equals(orderOfKey[key], orderId)) {
                 conflictingOrders++;
             }
@@ -146,6 +150,16 @@ final class Observed {
 
     synchronized long rejected() {
         return rejected;
+    }
+
+    /** Lines of the deliveries answered: as many as the deliveries, unless they are carts. */
+    synchronized long lines() {
+        return lines;
+    }
+
+    /** Lines of the keys answered with an order, each key counted once. */
+    synchronized long linesInOrders() {
+        return linesInOrders;
     }
 
     synchronized long unknownKeys() {

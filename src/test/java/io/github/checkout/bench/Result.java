@@ -5,8 +5,9 @@ import org.HdrHistogram.Histogram;
 
 /**
  * The figures of one scenario in one mode. {@code requests} counts deliveries (a duplicate is a request of its
- * own and gets an outcome of its own); {@code perSecond} is requests decided per second from the first request
- * sent to the last outcome seen; latencies are in milliseconds; {@code commitsPerRequest} is the database's
+ * own and gets an outcome of its own; a cart is one request); {@code perSecond} is requests decided per second
+ * from the first request sent to the last outcome seen; {@code lines} and {@code linesPerSecond} count the lines
+ * of the requests decided (one per single-item request, 1 to 5 per cart); latencies are in milliseconds; {@code commitsPerRequest} is the database's
  * committed transactions over the run divided by requests; {@code cpuMsPer1000} is the whole machine's busy CPU
  * time per 1,000 requests; {@code jitPercent} is the JIT's compiling time over the run as a share of the run's
  * time (its two compiler threads can take more than 100%); {@code tailSeconds} is the time from the last request
@@ -14,7 +15,8 @@ import org.HdrHistogram.Histogram;
  * Ratios are requests per second against the baseline in the same scenario, null where there is none.
  */
 record Result(String scenario, String mode, int requests, long decided, int distinctKeys, long orders,
-              long outOfStock, long rejected, double seconds, double perSecond, double offeredPerSecond,
+              long outOfStock, long rejected, double seconds, double perSecond, long lines, double linesPerSecond,
+              double offeredPerSecond,
               double p50Ms, double p95Ms, double p99Ms, double maxMs, double commitsPerRequest,
               double cpuMsPer1000, double jitPercent, double tailSeconds, Double vsBaselineA, Double vsBaselineB,
               List<Checks.Check> checks, Batches batches) {
@@ -42,7 +44,8 @@ record Result(String scenario, String mode, int requests, long decided, int dist
         Histogram latency = o.latency();
         int requests = run.sent();
         return new Result(scenario.id(), mode.label, requests, o.seen(), workload.distinctKeys(requests), o.created(),
-                o.outOfStock(), o.rejected(), run.seconds(), o.seen() / run.seconds(), run.offeredPerSecond(),
+                o.outOfStock(), o.rejected(), run.seconds(), o.seen() / run.seconds(), o.lines(),
+                o.lines() / run.seconds(), run.offeredPerSecond(),
                 millis(latency, 50), millis(latency, 95), millis(latency, 99), latency.getMaxValue() / 1000.0,
                 requests == 0 ? Double.NaN : (double) commits / requests,
                 run.cpuMillis() < 0 || requests == 0 ? Double.NaN : run.cpuMillis() * 1000.0 / requests,
@@ -60,7 +63,7 @@ record Result(String scenario, String mode, int requests, long decided, int dist
 
     Result withRatios(Double vsA, Double vsB) {
         return new Result(scenario, mode, requests, decided, distinctKeys, orders, outOfStock, rejected, seconds,
-                perSecond, offeredPerSecond, p50Ms, p95Ms, p99Ms, maxMs, commitsPerRequest, cpuMsPer1000,
+                perSecond, lines, linesPerSecond, offeredPerSecond, p50Ms, p95Ms, p99Ms, maxMs, commitsPerRequest, cpuMsPer1000,
                 jitPercent, tailSeconds, vsA, vsB, checks, batches);
     }
 }

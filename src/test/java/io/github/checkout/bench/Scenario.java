@@ -3,12 +3,16 @@ package io.github.checkout.bench;
 import java.util.Arrays;
 import java.util.Locale;
 
-/** What is bought: which items, with what stock, in what mix, and how the requests are offered. */
+/**
+ * What is bought: which items, with what stock, in what mix, and how the requests are offered. Every scenario
+ * but CART sends single-item requests; CART sends carts, each a request of its own.
+ */
 enum Scenario {
     HOT("one hot item, ample stock"),
     UNIFORM("uniform over 10,000 items"),
     FLASH("flash sale: stock 100, every buyer at once"),
     ZIPF("Zipf over 10,000 items, 10% duplicate deliveries"),
+    CART("carts of 1 to 5 lines, Zipf over 10,000 items, stock for every cart"),
     LATENCY("open loop at a fixed rate, uniform over 10,000 items");
 
     final String description;

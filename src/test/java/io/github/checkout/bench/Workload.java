@@ -11,6 +11,8 @@ import org.springframework.jdbc.core.simple.JdbcClient;
  * deliveries in send order. Each delivery names an idempotency key; a duplicate delivery names an earlier key
  * again and is byte for byte the same request. Keys are numbered in order of first delivery, so deliveries
  * {@code [0, n)} use exactly the keys {@code [0, max + 1)} and a run cut short by time is still well defined.
+ * A request names one item, one unit; in the CART scenario it is a cart of 1 to 5 lines of distinct items, one
+ * unit each.
  */
 final class Workload {
 
@@ -21,6 +23,7 @@ final class Workload {
     static final double DUPLICATE_SHARE = 0.10;
     /** A duplicate repeats one of this many most recent distinct requests, as a client retry would. */
     static final int DUPLICATE_REACH = 1_000;
+    static final int CART_MAX_LINES = 5;
 
     final Scenario scenario;
     final String keyPrefix;
@@ -29,9 +32,12 @@ final class Workload {
     private final int[] keyOfDelivery;
     private final int[] itemOfKey;
     private final UUID[] userOfKey;
+    /** CART only: key k's lines are the items {@code cartItems[cartStart[k] .. cartStart[k + 1])}; else null. */
+    private final int[] cartStart;
+    private final int[] cartItems;
 
     private Workload(Scenario scenario, String keyPrefix, UUID[] items, int[] initialStock, int[] keyOfDelivery,
-                     int[] itemOfKey, UUID[] userOfKey) {
+                     int[] itemOfKey, UUID[] userOfKey, int[] cartStart, int[] cartItems) {
         this.scenario = scenario;
         this.keyPrefix = keyPrefix;
         this.items = items;
@@ -39,6 +45,8 @@ final class Workload {
         this.keyOfDelivery = keyOfDelivery;
         this.itemOfKey = itemOfKey;
         this.userOfKey = userOfKey;
+        this.cartStart = cartStart;
+        this.cartItems = cartItems;
     }
 
     /**
@@ -46,23 +54,23 @@ final class Workload {
      * keys {@code keyPrefix + n}. The items are new every time; the same seed gives the same mix over them.
      */
     static Workload generate(Scenario scenario, int deliveries, int itemCount, String keyPrefix, long seed) {
+        if (scenario == Scenario.CART) {
+            return carts(deliveries, itemCount, keyPrefix, seed);
+        }
         SplittableRandom random = new SplittableRandom(seed);
         int n = switch (scenario) {
             case HOT, FLASH -> 1;
-            case UNIFORM, ZIPF, LATENCY -> itemCount;
+            case UNIFORM, ZIPF, LATENCY, CART -> itemCount;
         };
         int stock = switch (scenario) {
             case HOT -> Math.max(10_000_000, 2 * deliveries);
             case FLASH -> FLASH_STOCK;
-            case UNIFORM, LATENCY -> UNIFORM_STOCK;
+            case UNIFORM, LATENCY, CART -> UNIFORM_STOCK;
             case ZIPF -> ZIPF_STOCK;
         };
-        UUID[] items = new UUID[n];
+        UUID[] items = newItems(n);
         int[] initial = new int[n];
-        for (int i = 0; i < n; i++) {
-            items[i] = UUID.randomUUID();
-            initial[i] = stock;
-        }
+        Arrays.fill(initial, stock);
         ZipfTable zipf = scenario == Scenario.ZIPF ? new ZipfTable(n, ZIPF_EXPONENT) : null;
         double duplicates = scenario == Scenario.ZIPF ? DUPLICATE_SHARE : 0;
 
@@ -80,7 +88,39 @@ final class Workload {
             keyOfDelivery[d] = keys++;
         }
         return new Workload(scenario, keyPrefix, items, initial, keyOfDelivery,
-                Arrays.copyOf(itemOfKey, keys), Arrays.copyOf(userOfKey, keys));
+                Arrays.copyOf(itemOfKey, keys), Arrays.copyOf(userOfKey, keys), null, null);
+    }
+
+    /**
+     * Carts, one delivery each: 1 to {@link #CART_MAX_LINES} lines (the count uniformly chosen) of distinct items
+     * drawn by Zipf (s = 1), one unit per line. Each item's stock is what all the carts together ask of it, so
+     * every cart can succeed, as every request of the uniform scenario can.
+     */
+    private static Workload carts(int deliveries, int itemCount, String keyPrefix, long seed) {
+        SplittableRandom random = new SplittableRandom(seed);
+        ZipfTable zipf = new ZipfTable(itemCount, ZIPF_EXPONENT);
+        int[] cartStart = new int[deliveries + 1];
+        int[] cartItems = new int[deliveries * CART_MAX_LINES];
+        int[] keyOfDelivery = new int[deliveries];
+        UUID[] userOfKey = new UUID[deliveries];
+        int[] demand = new int[itemCount];
+        int line = 0;
+        for (int k = 0; k < deliveries; k++) {
+            int lines = 1 + random.nextInt(CART_MAX_LINES);
+            cartStart[k] = line;
+            while (line - cartStart[k] < lines) {
+                int item = zipf.sample(random);
+                if (!contains(cartItems, cartStart[k], line, item)) {
+                    cartItems[line++] = item;
+                    demand[item]++;
+                }
+            }
+            userOfKey[k] = randomUuid(random);
+            keyOfDelivery[k] = k;
+        }
+        cartStart[deliveries] = line;
+        return new Workload(Scenario.CART, keyPrefix, newItems(itemCount), demand, keyOfDelivery,
+                new int[deliveries], userOfKey, cartStart, Arrays.copyOf(cartItems, line));
     }
 
     int deliveries() {
@@ -103,8 +143,31 @@ final class Workload {
         return userOfKey[key];
     }
 
+    /** The item of a single-item request. */
     UUID item(int key) {
         return items[itemOfKey[key]];
+    }
+
+    boolean carts() {
+        return cartStart != null;
+    }
+
+    /** Lines of the request: 1 for a single-item request. */
+    int lines(int key) {
+        return carts() ? cartStart[key + 1] - cartStart[key] : 1;
+    }
+
+    /** The request's lines' items, in line order. */
+    UUID[] lineItems(int key) {
+        if (!carts()) {
+            return new UUID[] {item(key)};
+        }
+        return Arrays.stream(cartItems, cartStart[key], cartStart[key + 1]).mapToObj(i -> items[i]).toArray(UUID[]::new);
+    }
+
+    /** The Kafka key: the item of a single-item request, the user of a cart (a cart spans items). */
+    String partitionKey(int key) {
+        return (carts() ? user(key) : item(key)).toString();
     }
 
     /** The number of distinct keys among the first {@code sent} deliveries. */
@@ -120,11 +183,22 @@ final class Workload {
         return Arrays.stream(initialStock).sum();
     }
 
-    /** The request as a producer sends it: a PurchaseRequested JSON document, quantity 1. */
+    /**
+     * The request as a producer sends it: a PurchaseRequested JSON document, quantity 1, or in the CART scenario
+     * its cart form with one unit per line.
+     */
     byte[] json(int delivery) {
         int key = keyOfDelivery[delivery];
-        return ("{\"idempotencyKey\":\"" + key(key) + "\",\"userId\":\"" + user(key) + "\",\"itemId\":\"" + item(key)
-                + "\",\"quantity\":1}").getBytes(StandardCharsets.UTF_8);
+        String head = "{\"idempotencyKey\":\"" + key(key) + "\",\"userId\":\"" + user(key) + "\",";
+        if (!carts()) {
+            return (head + "\"itemId\":\"" + item(key) + "\",\"quantity\":1}").getBytes(StandardCharsets.UTF_8);
+        }
+        StringBuilder json = new StringBuilder(head).append("\"lines\":[");
+        UUID[] lineItems = lineItems(key);
+        for (int i = 0; i < lineItems.length; i++) {
+            json.append(i == 0 ? "" : ",").append("{\"itemId\":\"").append(lineItems[i]).append("\",\"quantity\":1}");
+        }
+        return json.append("]}").toString().getBytes(StandardCharsets.UTF_8);
     }
 
     /** Puts the items on sale, all in one statement. */
@@ -135,6 +209,21 @@ final class Workload {
                 .param("ids", items)
                 .param("stocks", Arrays.stream(initialStock).boxed().toArray(Integer[]::new))
                 .update();
+    }
+
+    private static boolean contains(int[] values, int from, int to, int value) {
+        for (int i = from; i < to; i++) {
+            if (values[i] == value) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private static UUID[] newItems(int n) {
+        UUID[] items = new UUID[n];
+        Arrays.setAll(items, i -> UUID.randomUUID());
+        return items;
     }
 
     private static UUID randomUuid(SplittableRandom random) {
