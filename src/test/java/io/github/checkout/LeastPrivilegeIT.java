@@ -139,6 +139,8 @@ class LeastPrivilegeIT extends IntegrationTestSupport {
                         from pg_proc p where p.pronamespace = 'public'::regnamespace and p.prosecdef order by p.proname""")
                 .query(String.class).list()).containsExactly(
                 "audit_violations search_path=public, pg_temp checkout_owner,checkout_service",
+                "decide_purchases search_path=public, pg_temp checkout_owner,checkout_service",
+                "decide_refunds search_path=public, pg_temp checkout_owner,checkout_service",
                 "place_orders search_path=public, pg_temp checkout_owner,checkout_service",
                 "refund_orders search_path=public, pg_temp checkout_owner,checkout_service",
                 "restock_item search_path=public, pg_temp checkout_owner,checkout_service");
@@ -227,7 +229,7 @@ class LeastPrivilegeIT extends IntegrationTestSupport {
 
             assertThat(restock).isEqualTo(OperatorCommands.OK);
             assertThat(audit).isEqualTo(OperatorCommands.OK);
-            assertThat(output).contains("Restocked item " + item + " by +50: stock is now 52", "All 4 checks hold.");
+            assertThat(output).contains("Restocked item " + item + " by +50: stock is now 52", "All 5 checks hold.");
             assertThat(owner.sql("select stock from items where id = :item").param("item", item).query(Integer.class).single()).isEqualTo(52);
             assertThat(owner.sql("select * from flyway_schema_history order by installed_rank").query().listOfRows()).isEqualTo(history);
         } finally {

@@ -186,7 +186,7 @@ class OperatorCommandsIT extends IntegrationTestSupport {
         for (String check : new StockOperations(jdbc).checks()) {
             assertThat(output).containsPattern(check + " +ok");
         }
-        assertThat(output).contains("All 4 checks hold.");
+        assertThat(output).contains("All 5 checks hold.");
     }
 
     @Test
