@@ -270,7 +270,7 @@ final class Bench {
 
     private String describe(Mode mode) {
         return switch (mode) {
-            case SERVICE -> "service: one place_orders call and one Kafka transaction per poll batch";
+            case SERVICE -> "service: one decide_purchases call and one Kafka transaction per poll batch";
             case DEFAULT -> "the service with its default settings: nothing set but the connection (and its own topics and group)";
             case JDBC -> "baseline (a): one place_order call per request from " + JdbcLoad.THREADS
                     + " JDBC connections, at most " + plan.baselineFor().toSeconds() + " s per scenario";

@@ -141,7 +141,7 @@ public final class Benchmark implements Callable<Integer> {
                 Report.printDefaults(results, console);
                 console.println();
             }
-            console.println("Inside the service, per poll batch (place_orders time from pg_stat_user_functions,"
+            console.println("Inside the service, per poll batch (decide_purchases time from pg_stat_user_functions,"
                     + " transaction times from the producers' metrics):");
             Report.printBatches(results, console);
             console.println();

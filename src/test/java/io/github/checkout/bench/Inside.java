@@ -6,7 +6,7 @@ import javax.management.ObjectName;
 import org.springframework.jdbc.core.simple.JdbcClient;
 
 /**
- * Where the service's time goes, per poll batch: how many place_orders calls (one per batch) and how long they
+ * Where the service's time goes, per poll batch: how many decide_purchases calls (one per batch) and how long they
  * took inside PostgreSQL ({@code pg_stat_user_functions}, kept when {@code track_functions=pl}), and how long
  * its transactional producers spent committing and adding the offsets (Kafka producer metrics over JMX).
  */
@@ -18,7 +18,7 @@ record Inside(long batches, double databaseMillis, double commitMillis, double s
     static Inside read(JdbcClient db) {
         var row = db.sql("""
                         select coalesce(sum(calls), 0) as calls, coalesce(sum(total_time), 0) as ms
-                        from pg_stat_user_functions where funcname = 'place_orders'""")
+                        from pg_stat_user_functions where funcname = 'decide_purchases'""")
                 .query().singleRow();
         MBeanServer server = ManagementFactory.getPlatformMBeanServer();
         double commitNanos = 0;

@@ -4,7 +4,7 @@ import java.util.Arrays;
 
 /** Who decides the requests: this service, or one of the two baselines measured in the same run. */
 enum Mode {
-    /** The service as configured: one place_orders call and one Kafka transaction per poll batch. */
+    /** The service as configured: one decide_purchases call and one Kafka transaction per poll batch. */
     SERVICE("service", "service"),
     /** The service with nothing set but the connection: what runs out of the box, measured beside SERVICE. */
     DEFAULT("default", "service, defaults"),

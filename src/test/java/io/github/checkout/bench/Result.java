@@ -22,8 +22,8 @@ record Result(String scenario, String mode, int requests, long decided, int dist
               List<Checks.Check> checks, Batches batches) {
 
     /**
-     * Inside the service, per poll batch: requests per batch, milliseconds in place_orders, microseconds of
-     * place_orders per request, milliseconds committing the Kafka transaction and adding the offsets to it.
+     * Inside the service, per poll batch: requests per batch, milliseconds in decide_purchases, microseconds
+     * of decide_purchases per request, milliseconds committing the Kafka transaction and adding the offsets to it.
      * Null for baseline (a), which has no batches.
      */
     record Batches(long count, double requestsPerBatch, double databaseMs, double databaseMicrosPerRequest,
