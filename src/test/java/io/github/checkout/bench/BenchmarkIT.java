@@ -13,7 +13,7 @@ import org.junit.jupiter.api.io.TempDir;
 import org.springframework.jdbc.core.simple.JdbcClient;
 import org.springframework.jdbc.datasource.SingleConnectionDataSource;
 
-/** The benchmark's own code at a tiny size, so that the tool cannot rot: every mode, its checks and its files. */
+/** The benchmark's own code at a tiny size, so that the tool cannot rot: every mode, carts too, its checks and its files. */
 class BenchmarkIT {
 
     @Test
@@ -29,8 +29,8 @@ class BenchmarkIT {
             var database = new JdbcLoad.Database(TestInfrastructure.jdbcUrl(), user, password);
             var tuning = new ServiceUnderTest.Tuning(100, 2, 2, 4);
             // Baseline (b) takes one Kafka transaction per request: a few dozen requests are enough to see it.
-            var batched = new Bench.Plan(List.of(Scenario.FLASH, Scenario.ZIPF), List.of(Mode.SERVICE, Mode.DEFAULT, Mode.JDBC),
-                    Map.of(Scenario.FLASH, 150, Scenario.ZIPF, 200), 50, 100, 20, 100, Duration.ofSeconds(1),
+            var batched = new Bench.Plan(List.of(Scenario.FLASH, Scenario.ZIPF, Scenario.CART),
+                    List.of(Mode.SERVICE, Mode.DEFAULT, Mode.JDBC), Map.of(Scenario.FLASH, 150, Scenario.ZIPF, 200, Scenario.CART, 100), 50, 100, 20, 100, Duration.ofSeconds(1),
                     Duration.ofSeconds(20), Duration.ofSeconds(20), 0, Duration.ZERO, tuning, 7);
             var unbatched = new Bench.Plan(List.of(Scenario.ZIPF), List.of(Mode.UNBATCHED), Map.of(Scenario.ZIPF, 40), 50,
                     100, 20, 100, Duration.ofSeconds(1), Duration.ofSeconds(20), Duration.ofSeconds(20), 0, Duration.ZERO, tuning, 7);
@@ -39,11 +39,17 @@ class BenchmarkIT {
             results.addAll(new Bench(infrastructure, database, admin, unbatched, System.out).run());
             results = Report.withRatios(results);
 
-            assertThat(results).hasSize(7).allSatisfy(r -> assertThat(r.checks()).allMatch(Checks.Check::passed));
+            assertThat(results).hasSize(10).allSatisfy(r -> assertThat(r.checks()).allMatch(Checks.Check::passed));
             assertThat(results).allSatisfy(r -> assertThat(r.decided()).isEqualTo(r.requests()));
             assertThat(results).filteredOn(r -> r.scenario().equals("zipf")).allSatisfy(r ->
                     assertThat(r.distinctKeys()).isLessThan(r.requests()));
             assertThat(results).filteredOn(r -> r.scenario().equals("flash")).map(Result::orders).containsOnly(100L);
+            // Carts of 1 to 5 lines, each with the stock it asks for: every cart an order, 3 lines on average.
+            assertThat(results).filteredOn(r -> r.scenario().equals("cart")).hasSize(3).allSatisfy(r -> {
+                assertThat(r.orders()).isEqualTo(r.requests());
+                assertThat(r.lines()).isBetween(2L * r.requests(), 4L * r.requests());
+                assertThat(r.linesPerSecond()).isGreaterThan(r.perSecond());
+            });
             assertThat(Report.find(results, "zipf", Mode.UNBATCHED)).get()
                     .satisfies(r -> assertThat(r.batches().requestsPerBatch()).isEqualTo(1.0))
                     .satisfies(r -> assertThat(r.commitsPerRequest()).isGreaterThanOrEqualTo(1.0));
