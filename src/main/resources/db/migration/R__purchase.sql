@@ -70,6 +70,7 @@ declare
     m_idx     integer[];             -- that item's index in item_ids, null if unknown, ...
     m_qty     bigint[];              -- the quantities of the request's lines naming it, summed, ...
     m_bad     boolean[];             -- one of those quantities is out of range, ...
+    m_sent    integer[];             -- how many lines they were, ...
     m_stock   integer[];             -- and the answer: the stock after or available, ...
     m_error   text[];                -- or why it made its cart rejected
     first_m   integer[];             -- per request: its first merged line, ...
@@ -121,9 +122,9 @@ begin
     -- 2. The merged lines, by request and then in the order their items first appear.
     select coalesce(array_agg(x.req order by x.req, x.pos), '{}'), coalesce(array_agg(x.item order by x.req, x.pos), '{}'),
            coalesce(array_agg(it.idx order by x.req, x.pos), '{}'), coalesce(array_agg(x.qty order by x.req, x.pos), '{}'),
-           coalesce(array_agg(x.bad order by x.req, x.pos), '{}')
-    into m_req, m_item, m_idx, m_qty, m_bad
-    from (select l.req, l.item, min(l.j) as pos, sum(l.q) as qty,
+           coalesce(array_agg(x.bad order by x.req, x.pos), '{}'), coalesce(array_agg(x.sent order by x.req, x.pos), '{}')
+    into m_req, m_item, m_idx, m_qty, m_bad, m_sent
+    from (select l.req, l.item, min(l.j) as pos, sum(l.q) as qty, count(*) as sent,
                  bool_or(l.q is null or l.q < 1 or l.q > max_purchase_quantity()) as bad
           from unnest(p_line_of, p_items, p_quantities) with ordinality as l(req, item, q, j)
           group by l.req, l.item) x
@@ -136,7 +137,7 @@ begin
     --    the locks, so a decision committed by a transaction we waited for is seen here.
     select array_agg(m.first_m order by r.k), array_agg(coalesce(m.count_m, 0) order by r.k),
            array_agg(coalesce(m.total, 0) order by r.k),
-           array_agg(coalesce(s.sent, 0) order by r.k),
+           array_agg(coalesce(m.sent, 0) order by r.k),
            array_agg(case when p_carts[r.k] then coalesce(m.digest, cart_digest('{}', '{}')) end order by r.k),
            array_agg(r.first_k order by r.k), array_agg(r.pd order by r.k)
     into first_m, count_m, a_total, sent, digest, first_of, known
@@ -144,11 +145,11 @@ begin
           from unnest(p_keys) with ordinality as b(key, k)
           left join lateral (select * from purchase_decisions s where s.idempotency_key = b.key limit 1) pd on true) r
     left join (select x.req, min(x.m)::integer as first_m, count(*)::integer as count_m,
-                      least(sum(x.qty), 2147483647)::integer as total,
-                      case when p_carts[x.req] then cart_digest(array_agg(x.item), array_agg(x.qty)) end as digest
-               from unnest(m_req, m_item, m_qty) with ordinality as x(req, item, qty, m)
-               group by x.req) m on m.req = r.k
-    left join (select l.req, count(*)::integer as sent from unnest(p_line_of) as l(req) group by l.req) s on s.req = r.k;
+                      least(sum(x.qty), 2147483647)::integer as total, sum(x.sent)::integer as sent,
+                      case when p_carts[x.req] then cart_digest(array_agg(x.item) filter (where p_carts[x.req]),
+                                                                array_agg(x.qty) filter (where p_carts[x.req])) end as digest
+               from unnest(m_req, m_item, m_qty, m_sent) with ordinality as x(req, item, qty, sent, m)
+               group by x.req) m on m.req = r.k;
 
     if exists (select 1 from unnest(p_carts, sent) as r(cart, sent) where not r.cart and r.sent <> 1) then
         raise exception 'decide_purchases: a single-item request needs exactly one line'
@@ -309,6 +310,15 @@ begin
     from unnest(item_ids, stocks, sold) as s(id, stock, sold)
     where it.id = s.id and s.sold;
 
+    if not (true = any (p_carts)) then
+        return query
+            select x.k::integer, x.outcome, x.order_id, x.stock, x.error, x.at, x.replay, null::uuid[], null::integer[],
+                   null::integer[], null::text[]
+            from unnest(a_outcome, a_order, a_stock, a_error, a_at, replay)
+                 with ordinality as x(outcome, order_id, stock, error, at, replay, k)
+            order by x.k;
+        return;
+    end if;
     -- A cart's lines: decided in this call, from the merged lines; decided before, as stored.
     return query
         with merged as (
