@@ -202,13 +202,13 @@ class LeastPrivilegeIT extends IntegrationTestSupport {
         purchase(first, UUID.randomUUID(), item);
         await().atMost(Duration.ofSeconds(30)).until(() -> outcomes().forRequest(first).size() == 1);
         String key = "held-" + UUID.randomUUID();
-        owner().sql("revoke execute on function place_orders from " + SERVICE).update();
+        owner().sql("revoke execute on function decide_purchases from " + SERVICE).update();
         try {
             purchase(key, UUID.randomUUID(), item);
             await().pollDelay(Duration.ofSeconds(3)).atMost(Duration.ofSeconds(4)).until(() -> outcomes().forRequest(key).isEmpty()
                     && outcomes().deadLetters().stream().noneMatch(o -> o.record().value().contains(key)));
         } finally {
-            owner().sql("grant execute on function place_orders to " + SERVICE).update();
+            owner().sql("grant execute on function decide_purchases to " + SERVICE).update();
         }
         await().atMost(Duration.ofSeconds(30)).until(() -> outcomes().forRequest(key).size() == 1);
         assertThat(outcomes().forRequest(key)).map(OutcomeCollector.Outcome::topic).containsExactly("order-created");

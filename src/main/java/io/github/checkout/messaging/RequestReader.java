@@ -24,9 +24,12 @@ import tools.jackson.databind.json.JsonMapper;
 /**
  * Turns the bytes of one request message into a request of type {@code T}, or says precisely why it
  * is poison. Validates against a JSON Schema from {@code schemas/}, the same file published as the
- * contract; a subclass names the schema and builds the request from a node that passed it. An
- * integer in one of the {@code decidedRanges} fields that is outside the schema's minimum or maximum
- * is not poison: it reaches the database and is answered there ({@code invalid_quantity}).
+ * contract; a subclass names the schema and builds the request from a node that passed it. A value
+ * outside its schema's range, at one of the {@code decidedRanges}, is not poison: it reaches the database and
+ * is answered there ({@code invalid_quantity}, {@code empty_cart}, ...). That is an integer that fits an int
+ * beyond {@code minimum} or {@code maximum}, or an array beyond {@code minItems} or {@code maxItems}. A decided
+ * range is a JSON Pointer in which {@code *} stands for any array index: {@code /quantity},
+ * {@code /lines/*}{@code /quantity}.
  */
 public abstract class RequestReader<T> {
 
@@ -163,16 +166,33 @@ public abstract class RequestReader<T> {
         return known;
     }
 
-    /** An integer out of its field's range, in a field whose range the database decides, is a business rejection. */
+    /** A value out of its range, where the database decides the range, is a business rejection. */
     private boolean isDecidedRange(Error error, JsonNode node) {
-        if (!"minimum".equals(error.getKeyword()) && !"maximum".equals(error.getKeyword())) {
-            return false;
-        }
         NodePath location = error.getInstanceLocation();
-        if (location.getNameCount() != 1 || !decidedRanges.contains(location.getName(0))) {
+        if (!decidedRanges.contains(pattern(location))) {
             return false;
         }
-        JsonNode value = node.get(location.getName(0));
-        return value != null && value.isIntegralNumber() && value.canConvertToInt();
+        JsonNode value = node;
+        for (int i = 0; i < location.getNameCount() && value != null; i++) {
+            value = location.getElement(i) instanceof Integer index ? value.get(index) : value.get(location.getName(i));
+        }
+        if (value == null) {
+            return false;
+        }
+        return switch (error.getKeyword()) {
+            case "minimum", "maximum" -> value.isIntegralNumber() && value.canConvertToInt();
+            case "minItems", "maxItems" -> value.isArray();
+            default -> false;
+        };
+    }
+
+    /** The location as a JSON Pointer with {@code *} for each array index: {@code /lines/3/quantity} is {@code /lines/*}{@code /quantity}. */
+    private static String pattern(NodePath location) {
+        StringBuilder pattern = new StringBuilder();
+        for (int i = 0; i < location.getNameCount(); i++) {
+            pattern.append('/').append(location.getElement(i) instanceof Integer ? "*"
+                    : location.getName(i).replace("~", "~0").replace("/", "~1"));
+        }
+        return pattern.toString();
     }
 }

@@ -7,7 +7,9 @@ public enum ErrorCode {
     ITEM_NOT_FOUND("item_not_found", "no item with this id exists"),
     INVALID_QUANTITY("invalid_quantity", "quantity must be between 1 and 1000"),
     IDEMPOTENCY_KEY_REUSED("idempotency_key_reused",
-            "this idempotency key was already used for a different user, item or quantity");
+            "this idempotency key was already used for a different user, item or quantity"),
+    EMPTY_CART("empty_cart", "a cart needs at least one line"),
+    TOO_MANY_LINES("too_many_lines", "a cart may have at most 50 lines");
 
     private final String code;
     private final String message;

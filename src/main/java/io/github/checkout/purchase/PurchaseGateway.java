@@ -17,9 +17,24 @@ public interface PurchaseGateway {
 
     /**
      * A decision as stored: {@code stock} is the remaining stock for an order, the available stock otherwise.
-     * {@code replayed}: the request was answered with a decision made before, not decided now.
+     * {@code replayed}: the request was answered with a decision made before, not decided now. For a cart,
+     * {@code stock} is null and {@code lines} holds its merged lines (one per item, in the order of first
+     * appearance) when the decision is about them: an order, out of stock, or a rejection for an unknown item
+     * or a bad quantity; null otherwise, and always null for a single-item request.
      */
     record Decision(PurchaseOutcome.Kind kind, UUID orderId, Integer stock, String errorCode, Instant decidedAt,
-                    boolean replayed) {
+                    boolean replayed, List<Line> lines) {
+
+        public Decision(PurchaseOutcome.Kind kind, UUID orderId, Integer stock, String errorCode, Instant decidedAt,
+                        boolean replayed) {
+            this(kind, orderId, stock, errorCode, decidedAt, replayed, null);
+        }
+    }
+
+    /**
+     * A merged line of a cart: {@code stock} is the remaining stock after an order, the available stock
+     * otherwise; {@code errorCode} the line's own rejection, null for a line that is fine.
+     */
+    record Line(UUID itemId, int quantity, Integer stock, String errorCode) {
     }
 }

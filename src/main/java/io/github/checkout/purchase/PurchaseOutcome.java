@@ -5,7 +5,7 @@ import java.util.UUID;
 
 /**
  * The one decision for a purchase request. Every outcome is an event contract (see {@code schemas/}),
- * keyed by item id, with an {@code eventId} derived from the idempotency key: a replayed decision is
+ * keyed by item id (a cart's by user id), with an {@code eventId} derived from the idempotency key: a replayed decision is
  * published again with the same event id and the same {@code occurredAt}, the time it was first decided.
  */
 public sealed interface PurchaseOutcome permits OrderCreated, OutOfStock, PurchaseRejected {
@@ -19,6 +19,9 @@ public sealed interface PurchaseOutcome permits OrderCreated, OutOfStock, Purcha
 
     String idempotencyKey();
 
+    UUID userId();
+
+    /** The item of a single-item request; null for a cart. */
     UUID itemId();
 
     Instant occurredAt();

@@ -5,6 +5,7 @@ import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.UUID;
+import java.util.stream.Collectors;
 import org.springframework.stereotype.Service;
 
 /** Decides purchase requests through the gateway and turns each stored decision into its outcome event. */
@@ -35,6 +36,10 @@ public class PurchaseService {
     }
 
     static PurchaseOutcome toOutcome(PurchaseRequested r, PurchaseGateway.Decision d) {
+        return r.isCart() ? cartOutcome(r, d) : singleItemOutcome(r, d);
+    }
+
+    private static PurchaseOutcome singleItemOutcome(PurchaseRequested r, PurchaseGateway.Decision d) {
         String key = r.idempotencyKey().value();
         return switch (d.kind()) {
             case ORDER_CREATED -> new OrderCreated(eventId(r), key, d.orderId(), r.userId(), r.itemId(), r.quantity(),
@@ -43,6 +48,30 @@ public class PurchaseService {
                     d.decidedAt());
             case REJECTED -> new PurchaseRejected(eventId(r, d.errorCode()), key, r.userId(), r.itemId(), d.errorCode(),
                     ErrorCode.messageFor(d.errorCode()), d.decidedAt());
+        };
+    }
+
+    /**
+     * A cart's outcome names lines, merged as the database merged them: an order all of them, out of stock only
+     * the short ones, a rejection only the ones with a code of their own (none for a code about the whole cart).
+     */
+    private static PurchaseOutcome cartOutcome(PurchaseRequested r, PurchaseGateway.Decision d) {
+        String key = r.idempotencyKey().value();
+        List<PurchaseGateway.Line> lines = d.lines() == null ? List.of() : d.lines();
+        return switch (d.kind()) {
+            case ORDER_CREATED -> new OrderCreated(eventId(r), key, d.orderId(), r.userId(), null, null, null,
+                    lines.stream().map(l -> new OrderCreated.Line(l.itemId(), l.quantity(), l.stock())).toList(),
+                    d.decidedAt());
+            case OUT_OF_STOCK -> new OutOfStock(eventId(r), key, r.userId(), null, null, null,
+                    lines.stream().filter(l -> l.quantity() > l.stock())
+                            .map(l -> new OutOfStock.Line(l.itemId(), l.quantity(), l.stock())).toList(),
+                    d.decidedAt());
+            case REJECTED -> {
+                List<PurchaseRejected.Line> offending = lines.stream().filter(l -> l.errorCode() != null)
+                        .map(l -> new PurchaseRejected.Line(l.itemId(), l.quantity(), l.errorCode())).toList();
+                yield new PurchaseRejected(eventId(r, d.errorCode()), key, r.userId(), null, d.errorCode(),
+                        ErrorCode.messageFor(d.errorCode()), offending.isEmpty() ? null : offending, d.decidedAt());
+            }
         };
     }
 
@@ -56,14 +85,18 @@ public class PurchaseService {
 
     /**
      * A key reused for a different request is answered without touching the stored decision; its
-     * rejection gets an id of its own (derived from the key and the conflicting request), so it is
-     * never mistaken for the first decision and is still stable across redeliveries.
+     * rejection gets an id of its own (derived from the key and the conflicting request: its user and its
+     * item and quantity, or its lines as sent), so it is never mistaken for the first decision and is still
+     * stable across redeliveries.
      */
     private static UUID eventId(PurchaseRequested r, String code) {
-        return ErrorCode.IDEMPOTENCY_KEY_REUSED.code().equals(code)
-                ? nameBased("purchase:" + r.idempotencyKey().value() + ":reused:" + r.userId() + ":" + r.itemId() + ":"
-                        + r.quantity())
-                : eventId(r);
+        if (!ErrorCode.IDEMPOTENCY_KEY_REUSED.code().equals(code)) {
+            return eventId(r);
+        }
+        String request = r.isCart()
+                ? r.lines().stream().map(l -> l.itemId() + ":" + l.quantity()).collect(Collectors.joining(",", "[", "]"))
+                : r.itemId() + ":" + r.quantity();
+        return nameBased("purchase:" + r.idempotencyKey().value() + ":reused:" + r.userId() + ":" + request);
     }
 
     private static UUID nameBased(String name) {

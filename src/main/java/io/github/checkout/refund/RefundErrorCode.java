@@ -11,7 +11,9 @@ public enum RefundErrorCode {
     IDEMPOTENCY_KEY_REUSED("idempotency_key_reused",
             "this idempotency key was already used for a different order, quantity or reason"),
     STOCK_LIMIT_EXCEEDED("stock_limit_exceeded",
-            "putting the quantity back would take the item's stock past 2147483647, the most it can hold");
+            "putting the quantity back would take the item's stock past 2147483647, the most it can hold"),
+    LINE_NOT_FOUND("line_not_found", "the order has no line for this item"),
+    ITEM_REQUIRED("item_required", "a quantity of an order of several lines needs the item of the line it is for");
 
     private final String code;
     private final String message;

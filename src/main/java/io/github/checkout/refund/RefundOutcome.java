@@ -21,7 +21,10 @@ public sealed interface RefundOutcome permits OrderRefunded, RefundRejected {
 
     UUID orderId();
 
-    /** The item of the order; null only when the order is unknown. */
+    /**
+     * The item of a single-item order, or the line a request named; null for an unknown order, and for a
+     * cart's order when the request named no line.
+     */
     UUID itemId();
 
     Instant occurredAt();

@@ -37,8 +37,11 @@ public class RefundService {
     static RefundOutcome toOutcome(RefundRequested r, RefundGateway.Decision d) {
         String key = r.idempotencyKey().value();
         return switch (d.kind()) {
-            case ORDER_REFUNDED -> new OrderRefunded(eventId(r), key, r.orderId(), d.itemId(), d.quantity(), d.stock(),
-                    d.decidedAt());
+            case ORDER_REFUNDED -> d.lines() == null
+                    ? new OrderRefunded(eventId(r), key, r.orderId(), d.itemId(), d.quantity(), d.stock(), d.decidedAt())
+                    : new OrderRefunded(eventId(r), key, r.orderId(), null, d.quantity(), null,
+                            d.lines().stream().map(l -> new OrderRefunded.Line(l.itemId(), l.quantity(), l.stock())).toList(),
+                            d.decidedAt());
             case REJECTED -> new RefundRejected(eventId(r, d.errorCode()), key, r.orderId(), d.itemId(), d.errorCode(),
                     RefundErrorCode.messageFor(d.errorCode()), d.decidedAt());
         };
@@ -52,11 +55,14 @@ public class RefundService {
         return nameBased("refund:" + request.idempotencyKey().value());
     }
 
-    /** A reused key's rejection gets an id of its own, stable across redeliveries of the conflicting request. */
+    /**
+     * A reused key's rejection gets an id of its own, stable across redeliveries of the conflicting request: named
+     * after its order (and the line's item, when it names one), quantity and reason.
+     */
     private static UUID eventId(RefundRequested r, String code) {
         return RefundErrorCode.IDEMPOTENCY_KEY_REUSED.code().equals(code)
-                ? nameBased("refund:" + r.idempotencyKey().value() + ":reused:" + r.orderId() + ":" + r.quantity() + ":"
-                        + r.reason())
+                ? nameBased("refund:" + r.idempotencyKey().value() + ":reused:" + r.orderId()
+                        + (r.itemId() == null ? "" : "/" + r.itemId()) + ":" + r.quantity() + ":" + r.reason())
                 : eventId(r);
     }
 

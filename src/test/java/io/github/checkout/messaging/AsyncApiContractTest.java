@@ -135,9 +135,19 @@ class AsyncApiContractTest {
         publish("io.github.checkout.purchase.kafka.OutcomePublisher", events, List.of(
                 new OrderCreated(UUID.randomUUID(), "k", order, UUID.randomUUID(), item, 1, 9, now),
                 new OutOfStock(UUID.randomUUID(), "k", UUID.randomUUID(), item, 2, 1, now),
-                new PurchaseRejected(UUID.randomUUID(), "k", UUID.randomUUID(), item, "item_not_found", "no such item", now)));
+                new PurchaseRejected(UUID.randomUUID(), "k", UUID.randomUUID(), item, "item_not_found", "no such item", now),
+                new OrderCreated(UUID.randomUUID(), "c", order, UUID.randomUUID(), null, null, null,
+                        List.of(new OrderCreated.Line(item, 2, 7), new OrderCreated.Line(UUID.randomUUID(), 1, 0)), now),
+                new OutOfStock(UUID.randomUUID(), "c", UUID.randomUUID(), null, null, null,
+                        List.of(new OutOfStock.Line(item, 2, 1)), now),
+                new PurchaseRejected(UUID.randomUUID(), "c", UUID.randomUUID(), null, "invalid_quantity", "bad quantity",
+                        List.of(new PurchaseRejected.Line(item, 0, "invalid_quantity")), now),
+                new PurchaseRejected(UUID.randomUUID(), "c", UUID.randomUUID(), null, "empty_cart", "no lines", null, now)));
         publish("io.github.checkout.refund.kafka.RefundOutcomePublisher", events, List.of(
                 new OrderRefunded(UUID.randomUUID(), "r", order, item, 1, 10, now),
+                new OrderRefunded(UUID.randomUUID(), "r", order, null, 1002, null,
+                        List.of(new OrderRefunded.Line(item, 1000, 1000), new OrderRefunded.Line(UUID.randomUUID(), 2, 2)), now),
+                new RefundRejected(UUID.randomUUID(), "r", order, item, "line_not_found", "no such line", now),
                 new RefundRejected(UUID.randomUUID(), "r", order, item, "already_refunded", "nothing left", now),
                 new RefundRejected(UUID.randomUUID(), "r", UUID.randomUUID(), null, "order_not_found", "no such order", now)));
 

@@ -160,8 +160,8 @@ class MetricsIT extends IntegrationTestSupport {
             assertThat(registry.get("checkout.request.latency").tag("path", p).timer().takeSnapshot().histogramCounts())
                     .as("a percentile histogram").hasSizeGreaterThan(10);
         }
-        assertThat(registry.get("checkout.database.calls").tag("function", "place_orders").timer().count()).isPositive();
-        assertThat(registry.get("checkout.database.calls").tag("function", "refund_orders").timer().count()).isPositive();
+        assertThat(registry.get("checkout.database.calls").tag("function", "decide_purchases").timer().count()).isPositive();
+        assertThat(registry.get("checkout.database.calls").tag("function", "decide_refunds").timer().count()).isPositive();
         assertThat(registry.get("checkout.partitions.stalled").tag("path", "purchase").gauge().value()).isZero();
 
         // The same, as Prometheus scrapes it.
@@ -187,9 +187,9 @@ class MetricsIT extends IntegrationTestSupport {
         assertThat(scraped.count("checkout_request_latency_seconds_bucket", Map.of("path", "refund"))).isGreaterThan(10);
         assertThat(delta(scraped, scrapedBefore, "checkout_batch_size_sum", Map.of("path", "refund"))).isEqualTo(4);
         assertThat(scraped.count("checkout_batch_size_bucket", Map.of("path", "refund"))).isGreaterThan(5);
-        assertThat(delta(scraped, scrapedBefore, "checkout_database_calls_seconds_count", Map.of("function", "place_orders")))
+        assertThat(delta(scraped, scrapedBefore, "checkout_database_calls_seconds_count", Map.of("function", "decide_purchases")))
                 .isPositive();
-        assertThat(scraped.count("checkout_database_calls_seconds_bucket", Map.of("function", "refund_orders"))).isGreaterThan(10);
+        assertThat(scraped.count("checkout_database_calls_seconds_bucket", Map.of("function", "decide_refunds"))).isGreaterThan(10);
         assertThat(delta(scraped, scrapedBefore, "checkout_transaction_commit_seconds_count", Map.of("path", "purchase")))
                 .isPositive();
         assertThat(scraped.value("checkout_partitions_stalled", Map.of("path", "refund"))).isZero();

@@ -79,7 +79,7 @@ class GracefulShutdownIT extends IntegrationTestSupport {
             String inFlight;
             Instant terminated;
             try (HeldRowLock lock = HeldRowLock.onItem(items.get(0))) {
-                lock.awaitWaiters(1, "place_orders");
+                lock.awaitWaiters(1, "decide_purchases");
                 // Nothing more is decided while the batch waits: once the outcomes seen stop growing, the first request
                 // of partition 0 without one is in the waiting batch.
                 await().atMost(Duration.ofSeconds(10)).until(() -> stableFor(outcomes, Duration.ofMillis(500)));

@@ -84,7 +84,7 @@ class PurchaseFlowIT extends IntegrationTestSupport {
                         json(UUID.randomUUID().toString(), UUID.randomUUID(), item, 1).getBytes(StandardCharsets.UTF_8)));
             }
             producer().flush();
-            lock.awaitWaiters(2, "place_orders");
+            lock.awaitWaiters(2, "decide_purchases");
             lock.release();
         }
 

@@ -1,11 +1,13 @@
 package io.github.checkout.purchase;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.github.checkout.messaging.RequestReader;
 import io.github.checkout.request.IdempotencyKey;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
+import java.util.List;
 import java.util.UUID;
 import org.junit.jupiter.api.Test;
 import tools.jackson.databind.json.JsonMapper;
@@ -74,6 +76,113 @@ class PurchaseServiceTest {
         assertThat(id).as("the first decision's id").isNotEqualTo(PurchaseService.toOutcome(first, ORDER_CREATED).eventId());
         assertThat(PurchaseService.toOutcome(new PurchaseRequested(new IdempotencyKey("key-4"), USER, ITEM, 3), reused)
                 .eventId()).as("another conflicting request").isNotEqualTo(id);
+    }
+
+    private static final UUID OTHER = UUID.fromString("1c2d3e4f-5061-4728-93a4-b5c6d7e8f90a");
+    private static final UUID THIRD = UUID.fromString("2d3e4f50-6172-4839-a4b5-c6d7e8f90a1b");
+    private static final PurchaseRequested CART = PurchaseRequested.cart(new IdempotencyKey("cart-1"), USER, List.of(
+            new PurchaseRequested.Line(ITEM, 1), new PurchaseRequested.Line(OTHER, 2), new PurchaseRequested.Line(ITEM, 1),
+            new PurchaseRequested.Line(THIRD, 1)));
+
+    @Test
+    void cartOrder_namesEveryMergedLineWithItsRemainingStock_andNoSingleItemFields() {
+        UUID order = UUID.randomUUID();
+        var decision = cartDecision(PurchaseOutcome.Kind.ORDER_CREATED, order, null,
+                new PurchaseGateway.Line(ITEM, 2, 8, null), new PurchaseGateway.Line(OTHER, 2, 0, null),
+                new PurchaseGateway.Line(THIRD, 1, 4, null));
+
+        OrderCreated created = (OrderCreated) PurchaseService.toOutcome(CART, decision);
+
+        assertThat(created.lines()).containsExactly(new OrderCreated.Line(ITEM, 2, 8), new OrderCreated.Line(OTHER, 2, 0),
+                new OrderCreated.Line(THIRD, 1, 4));
+        assertThat(created.orderId()).isEqualTo(order);
+        assertThat(created.eventId()).isEqualTo(PurchaseService.eventId(CART));
+        assertThat(created.userId()).isEqualTo(USER);
+        assertThat(json.valueToTree(created).propertyNames()).containsExactly(
+                "eventId", "idempotencyKey", "orderId", "userId", "lines", "occurredAt");
+        assertValid("order-created", created);
+    }
+
+    @Test
+    void cartOutOfStock_namesOnlyTheShortLines() {
+        var decision = cartDecision(PurchaseOutcome.Kind.OUT_OF_STOCK, null, null,
+                new PurchaseGateway.Line(ITEM, 2, 5, null), new PurchaseGateway.Line(OTHER, 2, 1, null),
+                new PurchaseGateway.Line(THIRD, 1, 1, null));
+
+        OutOfStock outOfStock = (OutOfStock) PurchaseService.toOutcome(CART, decision);
+
+        assertThat(outOfStock.lines()).containsExactly(new OutOfStock.Line(OTHER, 2, 1));
+        assertThat(outOfStock.itemId()).isNull();
+        assertThat(outOfStock.requestedQuantity()).isNull();
+        assertThat(json.valueToTree(outOfStock).propertyNames()).containsExactly(
+                "eventId", "idempotencyKey", "userId", "lines", "occurredAt");
+        assertValid("out-of-stock", outOfStock);
+    }
+
+    @Test
+    void cartRejectedForItsLines_namesOnlyTheOffendingLines() {
+        var decision = cartDecision(PurchaseOutcome.Kind.REJECTED, null, "item_not_found",
+                new PurchaseGateway.Line(ITEM, 2, null, null), new PurchaseGateway.Line(OTHER, 2, null, "item_not_found"),
+                new PurchaseGateway.Line(THIRD, 1, null, null));
+
+        PurchaseRejected rejected = (PurchaseRejected) PurchaseService.toOutcome(CART, decision);
+
+        assertThat(rejected.lines()).containsExactly(new PurchaseRejected.Line(OTHER, 2, "item_not_found"));
+        assertThat(rejected.errorCode()).isEqualTo("item_not_found");
+        assertThat(rejected.itemId()).isNull();
+        assertThat(rejected.eventId()).isEqualTo(PurchaseService.eventId(CART));
+        assertValid("purchase-rejected", rejected);
+    }
+
+    @Test
+    void cartRejectedAsAWhole_hasNoLines() {
+        for (String code : List.of("empty_cart", "too_many_lines", "idempotency_key_reused")) {
+            PurchaseRejected rejected = (PurchaseRejected) PurchaseService.toOutcome(CART, cartDecision(PurchaseOutcome.Kind.REJECTED,
+                    null, code));
+
+            assertThat(rejected.lines()).as(code).isNull();
+            assertThat(rejected.message()).as(code).isEqualTo(ErrorCode.messageFor(code)).doesNotContain("does not know");
+            assertThat(json.valueToTree(rejected).propertyNames()).as(code).containsExactly(
+                    "eventId", "idempotencyKey", "userId", "errorCode", "message", "occurredAt");
+            assertValid("purchase-rejected", rejected);
+        }
+    }
+
+    @Test
+    void aReusedCartKeysRejection_hasAnIdNamedAfterTheLinesAsSent_theSameOnEveryRedelivery() {
+        var reused = rejected(ErrorCode.IDEMPOTENCY_KEY_REUSED.code());
+        UUID id = PurchaseService.toOutcome(CART, reused).eventId();
+
+        assertThat(id).isEqualTo(UUID.nameUUIDFromBytes(("purchase:cart-1:reused:" + USER + ":[" + ITEM + ":1," + OTHER + ":2,"
+                + ITEM + ":1," + THIRD + ":1]").getBytes(StandardCharsets.UTF_8)));
+        assertThat(PurchaseService.toOutcome(PurchaseRequested.cart(new IdempotencyKey("cart-1"), USER, List.copyOf(CART.lines())),
+                reused).eventId()).as("a redelivery").isEqualTo(id);
+        assertThat(id).as("the first decision's id").isNotEqualTo(PurchaseService.eventId(CART));
+        assertThat(PurchaseService.toOutcome(PurchaseRequested.cart(new IdempotencyKey("cart-1"), USER,
+                List.of(new PurchaseRequested.Line(ITEM, 1))), reused).eventId()).as("other lines").isNotEqualTo(id);
+        assertThat(PurchaseService.toOutcome(PurchaseRequested.cart(new IdempotencyKey("cart-1"), USER,
+                List.of(new PurchaseRequested.Line(ITEM, 2))), reused).eventId()).as("a one-line cart is not the single request")
+                .isNotEqualTo(PurchaseService.toOutcome(new PurchaseRequested(new IdempotencyKey("cart-1"), USER, ITEM, 2), reused)
+                        .eventId());
+    }
+
+    @Test
+    void aRequestIsOneItemOrACart_neverBothOrNeither() {
+        var key = new IdempotencyKey("k");
+        assertThatThrownBy(() -> new PurchaseRequested(key, USER, ITEM, 1, List.of())).isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> new PurchaseRequested(key, USER, null, 0, null)).isInstanceOf(IllegalArgumentException.class);
+        assertThat(PurchaseRequested.cart(key, USER, List.of()).isCart()).isTrue();
+        assertThat(new PurchaseRequested(key, USER, ITEM, 1).isCart()).isFalse();
+    }
+
+    private static PurchaseGateway.Decision cartDecision(PurchaseOutcome.Kind kind, UUID order, String code,
+                                                         PurchaseGateway.Line... lines) {
+        return new PurchaseGateway.Decision(kind, order, null, code, DECIDED_AT, false, lines.length == 0 ? null : List.of(lines));
+    }
+
+    private void assertValid(String schema, Object event) {
+        assertThat(RequestReader.loadSchema("schemas/" + schema + ".schema.json").validate(json.valueToTree(event)))
+                .as("%s", event).isEmpty();
     }
 
     private static PurchaseGateway.Decision rejected(String code) {

@@ -6,8 +6,10 @@ import io.github.checkout.messaging.RequestReader;
 import io.github.checkout.request.IdempotencyKey;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
+import java.util.List;
 import java.util.UUID;
 import org.junit.jupiter.api.Test;
+import tools.jackson.databind.JsonNode;
 import tools.jackson.databind.json.JsonMapper;
 
 class RefundServiceTest {
@@ -58,6 +60,72 @@ class RefundServiceTest {
                 RefundRequested.CUSTOMER_RETURN), reused).eventId()).as("another reason").isNotEqualTo(id);
         assertThat(RefundService.toOutcome(new RefundRequested(new IdempotencyKey("key-4"), ORDER, null,
                 RefundRequested.CANCELLED), reused).eventId()).as("everything left, not 2").isNotEqualTo(id);
+    }
+
+    @Test
+    void refundOfACartsOrder_namesTheLinesPutBackAndTheTotal_keyedByTheOrder() {
+        UUID a = UUID.randomUUID();
+        UUID b = UUID.randomUUID();
+        var request = new RefundRequested(new IdempotencyKey("key-5"), ORDER, null, RefundRequested.CANCELLED);
+        var decision = new RefundGateway.Decision(RefundOutcome.Kind.ORDER_REFUNDED, null, 3, null, null, DECIDED_AT, false,
+                List.of(new RefundGateway.Line(a, 1, 7), new RefundGateway.Line(b, 2, 2)));
+
+        OrderRefunded refunded = (OrderRefunded) RefundService.toOutcome(request, decision);
+
+        assertThat(refunded.lines()).containsExactly(new OrderRefunded.Line(a, 1, 7), new OrderRefunded.Line(b, 2, 2));
+        assertThat(refunded.quantity()).isEqualTo(3);
+        assertThat(refunded.itemId()).as("no single item: the publisher keys it by order").isNull();
+        assertThat(refunded.remainingStock()).isNull();
+        assertThat(refunded.eventId()).isEqualTo(RefundService.eventId(request));
+        JsonNode node = JsonMapper.builder().build().valueToTree(refunded);
+        assertThat(node.propertyNames()).containsExactly("eventId", "idempotencyKey", "orderId", "quantity", "lines", "occurredAt");
+        assertThat(RequestReader.loadSchema("schemas/order-refunded.schema.json").validate(node)).isEmpty();
+    }
+
+    @Test
+    void refundOfOneLineOfACartsOrder_namesThatLineOnly_notAsASingleItem() {
+        UUID a = UUID.randomUUID();
+        var request = new RefundRequested(new IdempotencyKey("key-6"), ORDER, a, 1, RefundRequested.CUSTOMER_RETURN);
+        var decision = new RefundGateway.Decision(RefundOutcome.Kind.ORDER_REFUNDED, a, 1, null, null, DECIDED_AT, false,
+                List.of(new RefundGateway.Line(a, 1, 7)));
+
+        OrderRefunded refunded = (OrderRefunded) RefundService.toOutcome(request, decision);
+
+        assertThat(refunded.itemId()).isNull();
+        assertThat(refunded.lines()).containsExactly(new OrderRefunded.Line(a, 1, 7));
+    }
+
+    @Test
+    void aLineRejection_namesTheLinesItem() {
+        UUID a = UUID.randomUUID();
+        var request = new RefundRequested(new IdempotencyKey("key-7"), ORDER, a, 1, RefundRequested.CUSTOMER_RETURN);
+        var decision = new RefundGateway.Decision(RefundOutcome.Kind.REJECTED, a, null, null, "line_not_found", DECIDED_AT, false);
+
+        RefundRejected rejected = (RefundRejected) RefundService.toOutcome(request, decision);
+
+        assertThat(rejected.itemId()).isEqualTo(a);
+        assertThat(rejected.message()).isEqualTo(RefundErrorCode.LINE_NOT_FOUND.message());
+        assertThat(RefundService.toOutcome(request, new RefundGateway.Decision(RefundOutcome.Kind.REJECTED, null, null, null,
+                "item_required", DECIDED_AT, false))).isInstanceOfSatisfying(RefundRejected.class,
+                r -> assertThat(r.message()).isEqualTo(RefundErrorCode.ITEM_REQUIRED.message()));
+    }
+
+    @Test
+    void aReusedKeysRejection_forALine_hasAnIdNamingTheLine() {
+        UUID a = UUID.randomUUID();
+        var reused = rejected(RefundErrorCode.IDEMPOTENCY_KEY_REUSED.code());
+        var line = new RefundRequested(new IdempotencyKey("key-8"), ORDER, a, 2, RefundRequested.CANCELLED);
+
+        UUID id = RefundService.toOutcome(line, reused).eventId();
+
+        assertThat(id).isEqualTo(UUID.nameUUIDFromBytes(("refund:key-8:reused:" + ORDER + "/" + a + ":2:cancelled")
+                .getBytes(StandardCharsets.UTF_8)));
+        assertThat(RefundService.toOutcome(new RefundRequested(new IdempotencyKey("key-8"), ORDER, a, 2, RefundRequested.CANCELLED),
+                reused).eventId()).as("a redelivery").isEqualTo(id);
+        assertThat(RefundService.toOutcome(new RefundRequested(new IdempotencyKey("key-8"), ORDER, UUID.randomUUID(), 2,
+                RefundRequested.CANCELLED), reused).eventId()).as("another line").isNotEqualTo(id);
+        assertThat(RefundService.toOutcome(new RefundRequested(new IdempotencyKey("key-8"), ORDER, 2, RefundRequested.CANCELLED),
+                reused).eventId()).as("the whole order").isNotEqualTo(id);
     }
 
     private static RefundGateway.Decision rejected(String code) {

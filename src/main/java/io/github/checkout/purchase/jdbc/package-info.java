@@ -1,2 +1,2 @@
-/** JDBC adapter: decides purchase requests by calling the place_orders PostgreSQL function. */
+/** JDBC adapter: decides purchase requests, single items and carts, by calling the decide_purchases PostgreSQL function. */
 package io.github.checkout.purchase.jdbc;

@@ -4,10 +4,11 @@ import io.github.checkout.config.CheckoutProperties;
 import io.github.checkout.messaging.EventPublisher;
 import io.github.checkout.purchase.PurchaseOutcome;
 import java.util.List;
+import java.util.UUID;
 import org.springframework.stereotype.Component;
 
 /**
- * Writes each outcome to its topic, keyed by item id, with {@code event-id} and {@code event-type}
+ * Writes each outcome to its topic, keyed by item id (a cart's, which spans items, by user id), with {@code event-id} and {@code event-type}
  * headers. Runs inside the listener's Kafka transaction: nothing is visible to read_committed
  * consumers until the batch commits.
  */
@@ -29,7 +30,8 @@ class OutcomePublisher {
                 case OUT_OF_STOCK -> topics.outOfStock();
                 case REJECTED -> topics.purchaseRejected();
             };
-            events.publish(topic, outcome.itemId().toString(), outcome.eventId(), outcome);
+            UUID key = outcome.itemId() != null ? outcome.itemId() : outcome.userId();
+            events.publish(topic, key.toString(), outcome.eventId(), outcome);
         }
     }
 }

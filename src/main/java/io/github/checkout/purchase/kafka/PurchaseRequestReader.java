@@ -5,7 +5,9 @@ import io.github.checkout.messaging.LogFields;
 import io.github.checkout.messaging.RequestReader;
 import io.github.checkout.purchase.PurchaseRequested;
 import io.github.checkout.request.IdempotencyKey;
+import java.util.ArrayList;
 import java.util.HexFormat;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.UUID;
@@ -16,9 +18,11 @@ import tools.jackson.core.JsonToken;
 import tools.jackson.databind.JsonNode;
 
 /**
- * Reads a {@link PurchaseRequested} checked against {@code schemas/purchase-requested.schema.json}. A
- * quantity that is an integer but out of range is not poison: it is answered with {@code invalid_quantity}.
- * {@code requestedAt} is the sender's own: any value passes, and it is not read.
+ * Reads a {@link PurchaseRequested}, one item or a cart, checked against
+ * {@code schemas/purchase-requested.schema.json}. A quantity that is an integer but out of range is not
+ * poison: it is answered with {@code invalid_quantity}; nor is a cart of no lines or of more than 50
+ * ({@code empty_cart}, {@code too_many_lines}). {@code requestedAt} is the sender's own: any value passes, and it
+ * is not read.
  */
 @Component
 public class PurchaseRequestReader extends RequestReader<PurchaseRequested> {
@@ -26,25 +30,38 @@ public class PurchaseRequestReader extends RequestReader<PurchaseRequested> {
     static final String SCHEMA = "schemas/purchase-requested.schema.json";
 
     public PurchaseRequestReader(CheckoutProperties properties) {
-        super(SCHEMA, properties.maxRequestBytes(), Set.of("quantity"));
+        super(SCHEMA, properties.maxRequestBytes(), Set.of("/quantity", "/lines", "/lines/*/quantity"));
     }
 
     @Override
     protected PurchaseRequested parse(JsonNode node) {
-        return request(node.get("idempotencyKey").asString(), node.get("userId").asString(),
-                node.get("itemId").asString(), node.has("quantity") ? node.get("quantity").asInt() : 1);
+        IdempotencyKey key = new IdempotencyKey(node.get("idempotencyKey").asString());
+        UUID user = UUID.fromString(node.get("userId").asString());
+        if (node.has("lines")) {
+            List<PurchaseRequested.Line> lines = new ArrayList<>();
+            for (JsonNode line : node.get("lines")) {
+                lines.add(new PurchaseRequested.Line(UUID.fromString(line.get("itemId").asString()), line.get("quantity").asInt()));
+            }
+            return PurchaseRequested.cart(key, user, lines);
+        }
+        return new PurchaseRequested(key, user, UUID.fromString(node.get("itemId").asString()),
+                node.has("quantity") ? node.get("quantity").asInt() : 1);
     }
 
+    /** A cart spans items: only its key names it. */
     @Override
     protected Map<String, String> logFields(PurchaseRequested request) {
-        return Map.of(LogFields.IDEMPOTENCY_KEY, request.idempotencyKey().value(), LogFields.ITEM_ID, request.itemId().toString());
+        return request.isCart()
+                ? Map.of(LogFields.IDEMPOTENCY_KEY, request.idempotencyKey().value())
+                : Map.of(LogFields.IDEMPOTENCY_KEY, request.idempotencyKey().value(), LogFields.ITEM_ID, request.itemId().toString());
     }
 
     /**
      * Accepts only an object with no properties but the five known ones, each a string, except quantity,
      * an integer that fits an int; a key of 1 to 200 chars and two UUIDs in their 36-char form. Every such
      * message passes the schema. A requestedAt string is decoded like the others, then dropped, so bytes
-     * that are not UTF-8 are refused as the full path refuses them.
+     * that are not UTF-8 are refused as the full path refuses them. A cart is left to the full path: {@code lines} is
+     * not one of the five.
      */
     @Override
     protected PurchaseRequested readFast(byte[] value) {
@@ -88,14 +105,10 @@ public class PurchaseRequestReader extends RequestReader<PurchaseRequested> {
             return null;
         }
         try {
-            return request(key, userId, itemId, quantity);
+            return new PurchaseRequested(new IdempotencyKey(key), UUID.fromString(userId), UUID.fromString(itemId), quantity);
         } catch (IllegalArgumentException e) {
             return null;
         }
-    }
-
-    private static PurchaseRequested request(String key, String userId, String itemId, int quantity) {
-        return new PurchaseRequested(new IdempotencyKey(key), UUID.fromString(userId), UUID.fromString(itemId), quantity);
     }
 
     /** 36 chars, ASCII hex digits with '-' at 8, 13, 18 and 23: what both the schema's pattern and format accept. */

@@ -7,8 +7,8 @@ import java.util.List;
 import org.springframework.stereotype.Component;
 
 /**
- * Writes each refund outcome to its topic, keyed like the purchase outcomes by item id (by order id
- * when the order, and so its item, is unknown). Runs inside the listener's Kafka transaction.
+ * Writes each refund outcome to its topic, keyed like the purchase outcomes by item id; by order id when no
+ * single item is named (a cart's order, or an unknown order). Runs inside the listener's Kafka transaction.
  */
 @Component
 class RefundOutcomePublisher {

@@ -21,7 +21,7 @@ public class RefundRequestReader extends RequestReader<RefundRequested> {
     static final String SCHEMA = "schemas/refund-requested.schema.json";
 
     public RefundRequestReader(CheckoutProperties properties) {
-        super(SCHEMA, properties.maxRequestBytes(), Set.of("quantity"));
+        super(SCHEMA, properties.maxRequestBytes(), Set.of("/quantity"));
     }
 
     @Override
@@ -29,13 +29,17 @@ public class RefundRequestReader extends RequestReader<RefundRequested> {
         return new RefundRequested(
                 new IdempotencyKey(node.get("idempotencyKey").asString()),
                 UUID.fromString(node.get("orderId").asString()),
+                node.has("itemId") ? UUID.fromString(node.get("itemId").asString()) : null,
                 node.has("quantity") ? Integer.valueOf(node.get("quantity").asInt()) : null,
                 node.get("reason").asString());
     }
 
-    /** The item is not named: only the order's row in the database knows it. */
+    /** The item, when the request names a line; otherwise only the order's rows in the database know it. */
     @Override
     protected Map<String, String> logFields(RefundRequested request) {
-        return Map.of(LogFields.IDEMPOTENCY_KEY, request.idempotencyKey().value(), LogFields.ORDER_ID, request.orderId().toString());
+        return request.itemId() == null
+                ? Map.of(LogFields.IDEMPOTENCY_KEY, request.idempotencyKey().value(), LogFields.ORDER_ID, request.orderId().toString())
+                : Map.of(LogFields.IDEMPOTENCY_KEY, request.idempotencyKey().value(), LogFields.ORDER_ID, request.orderId().toString(),
+                        LogFields.ITEM_ID, request.itemId().toString());
     }
 }

@@ -70,6 +70,14 @@ class PurchaseRequestReaderFastPathTest {
     }
 
     @Test
+    void aCart_isLeftToTheFullPath() {
+        String cart = "{\"idempotencyKey\":\"c\",\"userId\":\"%s\",\"lines\":[{\"itemId\":\"%s\",\"quantity\":1}]}"
+                .formatted(UUID.randomUUID(), UUID.randomUUID());
+        assertThat(reader.readFast(cart.getBytes(StandardCharsets.UTF_8))).isNull();
+        assertThat(reader.read(cart.getBytes(StandardCharsets.UTF_8))).isInstanceOf(Valid.class);
+    }
+
+    @Test
     void read_answersExactlyAsWithoutTheFastPath_andNeverThrows() {
         for (Doc doc : DOCS) {
             assertThat(reader.read(doc.bytes())).as(doc.toString()).isEqualTo(fullReader.read(doc.bytes()));

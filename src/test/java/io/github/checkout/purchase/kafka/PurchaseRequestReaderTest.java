@@ -11,6 +11,8 @@ import io.github.checkout.purchase.PurchaseRequested;
 import io.github.checkout.request.IdempotencyKey;
 import io.github.checkout.support.ReaderProperties;
 import java.nio.charset.StandardCharsets;
+import java.util.Collections;
+import java.util.List;
 import java.util.Map;
 import java.util.UUID;
 import org.junit.jupiter.api.Test;
@@ -19,8 +21,11 @@ class PurchaseRequestReaderTest {
 
     private static final UUID USER = UUID.fromString("7d8f3c1e-2b4a-4f6e-9a1b-3c5d7e9f1a2b");
     private static final UUID ITEM = UUID.fromString("0b1c2d3e-4f50-4617-8293-a4b5c6d7e8f9");
+    private static final UUID OTHER = UUID.fromString("1c2d3e4f-5061-4728-93a4-b5c6d7e8f90a");
 
     private final PurchaseRequestReader reader = new PurchaseRequestReader(ReaderProperties.withMaxRequestBytes(1024));
+    /** With the default limit: room for a cart of 51 lines. */
+    private final PurchaseRequestReader wide = new PurchaseRequestReader(ReaderProperties.withMaxRequestBytes(16384));
 
     private RequestReader.Read<PurchaseRequested> read(String json) {
         return reader.read(json.getBytes(StandardCharsets.UTF_8));
@@ -133,8 +138,72 @@ class PurchaseRequestReaderTest {
         assertPoison(reader.read(new byte[1025]), Reason.OVERSIZED, "1025 bytes, the limit is 1024");
     }
 
+    @Test
+    void cart_isReadWithItsLinesInOrder_duplicatesKept() {
+        PurchaseRequested request = valid(read(cart("{\"itemId\":\"%s\",\"quantity\":2},{\"itemId\":\"%s\",\"quantity\":1},"
+                .formatted(ITEM, OTHER) + "{\"itemId\":\"%s\",\"quantity\":3}".formatted(ITEM), ",\"requestedAt\":\"now\"")));
+        assertThat(request).isEqualTo(PurchaseRequested.cart(new IdempotencyKey("c"), USER, List.of(
+                new PurchaseRequested.Line(ITEM, 2), new PurchaseRequested.Line(OTHER, 1), new PurchaseRequested.Line(ITEM, 3))));
+        assertThat(request.isCart()).isTrue();
+        assertThat(request.itemId()).isNull();
+    }
+
+    @Test
+    void cartsOutOfTheirDecidedRanges_areValid_forTheDatabaseToReject() {
+        assertThat(valid(read(cart("", ""))).lines()).as("no lines: empty_cart").isEmpty();
+        String line = "{\"itemId\":\"%s\",\"quantity\":1}".formatted(ITEM);
+        assertThat(valid(wide.read(cart(String.join(",", Collections.nCopies(51, line)), "").getBytes(StandardCharsets.UTF_8)))
+                .lines()).as("51 lines: too_many_lines").hasSize(51);
+        assertThat(valid(read(cart(line + ",{\"itemId\":\"%s\",\"quantity\":0}".formatted(OTHER), ""))).lines())
+                .as("quantity 0: invalid_quantity").extracting(PurchaseRequested.Line::quantity).containsExactly(1, 0);
+        assertThat(valid(read(cart("{\"itemId\":\"%s\",\"quantity\":5000}".formatted(OTHER), ""))).lines())
+                .extracting(PurchaseRequested.Line::quantity).containsExactly(5000);
+    }
+
+    @Test
+    void malformedCarts_arePoisonNamingWhatIsWrong() {
+        String line = "{\"itemId\":\"%s\",\"quantity\":1}".formatted(ITEM);
+        assertPoison(read(cart(line, ",\"itemId\":\"%s\"".formatted(ITEM))), Reason.SCHEMA_VIOLATION, "/itemId");
+        assertPoison(read(cart(line, ",\"quantity\":1")), Reason.SCHEMA_VIOLATION, "/quantity");
+        assertPoison(read(cart("{\"quantity\":1}", "")), Reason.SCHEMA_VIOLATION, "/lines/0: required property 'itemId'");
+        assertPoison(read(cart(line + ",{\"itemId\":\"%s\"}".formatted(OTHER), "")), Reason.SCHEMA_VIOLATION,
+                "/lines/1: required property 'quantity'");
+        assertPoison(read(cart("{\"itemId\":\"%s\",\"quantity\":1,\"price\":10}".formatted(ITEM), "")),
+                Reason.SCHEMA_VIOLATION, "/lines/0: property 'price'");
+        assertPoison(read(cart("{\"itemId\":\"%s\",\"quantity\":1.5}".formatted(ITEM), "")), Reason.SCHEMA_VIOLATION,
+                "/lines/0/quantity");
+        assertPoison(read(cart("{\"itemId\":\"%s\",\"quantity\":\"2\"}".formatted(ITEM), "")), Reason.SCHEMA_VIOLATION,
+                "/lines/0/quantity");
+        assertPoison(read(cart("{\"itemId\":\"%s\",\"quantity\":99999999999}".formatted(ITEM), "")), Reason.SCHEMA_VIOLATION,
+                "/lines/0/quantity");
+        assertPoison(read(cart("{\"itemId\":\"nope\",\"quantity\":1}", "")), Reason.SCHEMA_VIOLATION, "/lines/0/itemId");
+        assertPoison(read("{\"idempotencyKey\":\"c\",\"userId\":\"%s\",\"lines\":{}}".formatted(USER)),
+                Reason.SCHEMA_VIOLATION, "/lines");
+        assertPoison(read("{\"idempotencyKey\":\"c\",\"userId\":\"%s\"}".formatted(USER)), Reason.SCHEMA_VIOLATION, "itemId");
+    }
+
+    @Test
+    void aDecidedRangeElsewhereInAPoisonousCart_doesNotMakeItValid() {
+        assertPoison(read(cart("{\"itemId\":\"%s\",\"quantity\":0,\"note\":1}".formatted(ITEM), "")), Reason.SCHEMA_VIOLATION,
+                "/lines/0: property 'note'");
+        assertPoison(read(cart("", ",\"itemId\":\"%s\"".formatted(ITEM))), Reason.SCHEMA_VIOLATION, "/itemId");
+    }
+
+    @Test
+    void aCartIsNamedInTheLogByItsKeyAlone() {
+        var request = valid(read(cart("{\"itemId\":\"%s\",\"quantity\":1}".formatted(ITEM), "")));
+        assertThat(reader.logFields(request)).isEqualTo(Map.of(LogFields.IDEMPOTENCY_KEY, "c"));
+        assertThat(reader.logFields(new PurchaseRequested(new IdempotencyKey("k"), USER, ITEM, 1)))
+                .isEqualTo(Map.of(LogFields.IDEMPOTENCY_KEY, "k", LogFields.ITEM_ID, ITEM.toString()));
+    }
+
+    /** A cart of the given lines (JSON, comma-separated), key "c", with more top-level fields appended. */
+    private static String cart(String lines, String more) {
+        return "{\"idempotencyKey\":\"c\",\"userId\":\"%s\",\"lines\":[%s]%s}".formatted(USER, lines, more);
+    }
+
     private static PurchaseRequested valid(RequestReader.Read<PurchaseRequested> read) {
-        assertThat(read).isInstanceOf(Valid.class);
+        assertThat(read).as("%s", read).isInstanceOf(Valid.class);
         return ((Valid<PurchaseRequested>) read).request();
     }
 

@@ -2,6 +2,7 @@ package io.github.checkout.refund.kafka;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.github.checkout.messaging.LogFields;
 import io.github.checkout.messaging.RequestReader.Poison;
 import io.github.checkout.messaging.RequestReader.Reason;
 import io.github.checkout.messaging.RequestReader.Valid;
@@ -10,6 +11,7 @@ import io.github.checkout.refund.RefundRequested;
 import io.github.checkout.request.IdempotencyKey;
 import io.github.checkout.support.ReaderProperties;
 import java.nio.charset.StandardCharsets;
+import java.util.Map;
 import java.util.UUID;
 import org.junit.jupiter.api.Test;
 
@@ -25,6 +27,28 @@ class RefundRequestReaderTest {
                 {"idempotencyKey":"r1","orderId":"%s","quantity":2,"reason":"customer_return","note":"extra fields pass"}"""
                 .formatted(ORDER));
         assertThat(request).isEqualTo(new RefundRequested(new IdempotencyKey("r1"), ORDER, 2, RefundRequested.CUSTOMER_RETURN));
+    }
+
+    @Test
+    void itemId_namesTheLineToRefund() {
+        UUID item = UUID.randomUUID();
+        assertThat(valid("{\"idempotencyKey\":\"r\",\"orderId\":\"%s\",\"itemId\":\"%s\",\"reason\":\"cancelled\"}"
+                .formatted(ORDER, item))).isEqualTo(new RefundRequested(new IdempotencyKey("r"), ORDER, item, null, RefundRequested.CANCELLED));
+        assertThat(valid("{\"idempotencyKey\":\"r\",\"orderId\":\"%s\",\"reason\":\"cancelled\"}".formatted(ORDER)).itemId())
+                .as("absent: the whole order").isNull();
+        assertPoison("{\"idempotencyKey\":\"r\",\"orderId\":\"%s\",\"itemId\":\"no\",\"reason\":\"cancelled\"}".formatted(ORDER),
+                "/itemId");
+        assertPoison("{\"idempotencyKey\":\"r\",\"orderId\":\"%s\",\"itemId\":7,\"reason\":\"cancelled\"}".formatted(ORDER),
+                "/itemId");
+    }
+
+    @Test
+    void aLineToRefund_isNamedInTheLogByItsItem() {
+        UUID item = UUID.randomUUID();
+        assertThat(reader.logFields(new RefundRequested(new IdempotencyKey("r"), ORDER, item, null, RefundRequested.CANCELLED)))
+                .isEqualTo(Map.of(LogFields.IDEMPOTENCY_KEY, "r", LogFields.ORDER_ID, ORDER.toString(), LogFields.ITEM_ID, item.toString()));
+        assertThat(reader.logFields(new RefundRequested(new IdempotencyKey("r"), ORDER, null, RefundRequested.CANCELLED)))
+                .isEqualTo(Map.of(LogFields.IDEMPOTENCY_KEY, "r", LogFields.ORDER_ID, ORDER.toString()));
     }
 
     @Test
