@@ -89,6 +89,7 @@ class CartKafkaStressIT extends IntegrationTestSupport {
                 if (waitFor != null) {
                     String answered = waitFor;
                     await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(20))
+                            .failFast("a deadlock (40P01) in the database", () -> deadlocks() > deadlocksBefore)
                             .until(() -> !outcomes().forRequest(answered).isEmpty());
                 }
                 waitFor = mine.get(mine.size() - 1);
@@ -126,7 +127,8 @@ class CartKafkaStressIT extends IntegrationTestSupport {
         });
         producer().flush();
 
-        await("every request decided").atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(500)).until(() ->
+        await("every request decided").atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(500))
+                .failFast("a deadlock (40P01) in the database", () -> deadlocks() > deadlocksBefore).until(() ->
                 decided("purchase_decisions", run + "-p-%") == purchaseKeys.size()
                         && decided("refund_decisions", run + "-r-%") == refundKeys.size());
         Map<String, List<Outcome>> answers = new HashMap<>();
