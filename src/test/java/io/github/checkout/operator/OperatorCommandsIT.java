@@ -39,10 +39,12 @@ class OperatorCommandsIT extends IntegrationTestSupport {
                     values (:item, -100, 'correction', 'test', -100), (:item, 100, 'correction', 'test', 0)""")
                     .param("item", wentNegative).update();
             // The order gets a new id: its sale in the ledger now names an order that does not exist.
-            UUID renumbered = order(db, item(db, 1), 1);
+            UUID renumberedItem = item(db, 1);
+            UUID renumbered = order(db, renumberedItem, 1);
             db.sql("update purchase_decisions set order_id = gen_random_uuid() where order_id = :order")
                     .param("order", renumbered).update();
-            UUID refundedUnrecorded = order(db, item(db, 2), 2);
+            UUID unrecordedItem = item(db, 2);
+            UUID refundedUnrecorded = order(db, unrecordedItem, 2);
             db.sql("update orders set refunded_quantity = 1, status = 'partially_refunded' where id = :order")
                     .param("order", refundedUnrecorded).update();
             UUID wrongStatus = order(db, item(db, 1), 1);
@@ -65,28 +67,37 @@ class OperatorCommandsIT extends IntegrationTestSupport {
             UUID wrongBalance = item(db, 2);
             db.sql("update stock_ledger set balance = 5 where item_id = :item").param("item", wrongBalance).update();
 
+            // A cart order whose total no longer matches its lines, and a cart line under a key that decided nothing.
+            UUID cartTotal = cartOrder(db, item(db, 1), 1, item(db, 2), 2);
+            db.sql("update purchase_decisions set quantity = 4 where order_id = :order").param("order", cartTotal).update();
+            db.sql("insert into purchase_lines (idempotency_key, line_no, item_id, quantity) values ('no-such-cart', 1, :item, 1)")
+                    .param("item", item(db, 1)).update();
+
             List<StockOperations.Violation> violations = new StockOperations(db).audit();
             assertThat(violations).map(StockOperations.Violation::check).containsExactlyInAnyOrder(
                     "stock_equals_ledger", "stock_equals_ledger", "stock_never_negative", "refunds_within_order", "refunds_within_order",
                     "one_decision_per_request", "one_decision_per_request", "one_decision_per_request",
-                    "one_decision_per_request");
+                    "one_decision_per_request", "cart_lines", "cart_lines");
             assertThat(violations).anySatisfy(v -> assertThat(v.detail()).contains(bogusRow.toString(), "adds up to 4"))
                     .anySatisfy(v -> assertThat(v.detail()).contains(wentNegative.toString(), "-100"))
                     .anySatisfy(v -> assertThat(v.detail()).contains(wrongBalance.toString(), "says the stock after it is 5", "add up to 2"))
-                    .anySatisfy(v -> assertThat(v.detail()).contains(renumbered.toString(), "which does not exist"))
-                    .anySatisfy(v -> assertThat(v.detail()).contains("has 0 sale rows in the ledger"))
-                    .anySatisfy(v -> assertThat(v.detail()).contains(refundedUnrecorded.toString(), "decisions add up to 0"))
+                    .anySatisfy(v -> assertThat(v.detail()).contains(renumbered.toString(), "which has no line for item " + renumberedItem))
+                    .anySatisfy(v -> assertThat(v.detail()).contains("line of item " + renumberedItem + " has 0 sale rows in the ledger"))
+                    .anySatisfy(v -> assertThat(v.detail()).contains(refundedUnrecorded.toString(),
+                            "line of item " + unrecordedItem + " has 1 refunded but its refund lines add up to 0"))
                     .anySatisfy(v -> assertThat(v.detail()).contains(wrongStatus.toString(), "is refunded with 0 of 1"))
-                    .anySatisfy(v -> assertThat(v.detail()).contains(soldTwice.toString(), "2 sale rows"))
-                    .anySatisfy(v -> assertThat(v.detail()).contains("takes 2 from stock for orders of 1"));
+                    .anySatisfy(v -> assertThat(v.detail()).contains(soldTwice.toString(), "has 2 sale rows in the ledger"))
+                    .anySatisfy(v -> assertThat(v.detail()).contains("takes 2 from stock for order lines of 1"))
+                    .anySatisfy(v -> assertThat(v.detail()).isEqualTo("cart order " + cartTotal + " has quantity 4 but its lines add up to 3"))
+                    .anySatisfy(v -> assertThat(v.detail()).isEqualTo("line 1 of cart no-such-cart names order none, but the cart decided none"));
 
             var out = new ByteArrayOutputStream();
             int exit = new OperatorCommands(new StockOperations(db), new PrintStream(out, true, StandardCharsets.UTF_8),
                     System.err).execute("audit");
             assertThat(exit).isEqualTo(OperatorCommands.FAILED);
             String report = out.toString(StandardCharsets.UTF_8);
-            assertThat(report).contains("9 violation(s) found.", "stock_equals_ledger: item " + bogusRow,
-                    "one_decision_per_request: order " + soldTwice);
+            assertThat(report).contains("11 violation(s) found.", "stock_equals_ledger: item " + bogusRow,
+                    "one_decision_per_request: order " + soldTwice, "cart_lines: cart order " + cartTotal);
             assertThat(report.lines().filter(line -> line.contains(" ok"))).isEmpty();
         } finally {
             JdbcClient.create(connection).sql("rollback").update();
@@ -115,7 +126,8 @@ class OperatorCommandsIT extends IntegrationTestSupport {
                     select item_id, 1, 'refund', order_id, idempotency_key, stock from refund_decisions where idempotency_key = :key""")
                     .param("key", twiceKey).update();
             // A refund row in the ledger under a key that decided nothing, after a compensating correction.
-            UUID refundedUnknown = order(db, item(db, 2), 1);
+            UUID unknownItem = item(db, 2);
+            UUID refundedUnknown = order(db, unknownItem, 1);
             db.sql("""
                     insert into stock_ledger (item_id, delta, reason, operator, balance)
                     select item_id, -1, 'correction', 'test', 0 from orders where id = :order""")
@@ -124,14 +136,38 @@ class OperatorCommandsIT extends IntegrationTestSupport {
                     insert into stock_ledger (item_id, delta, reason, order_id, refund_key, balance)
                     select item_id, 1, 'refund', id, 'no-such-refund', 1 from orders where id = :order""")
                     .param("order", refundedUnknown).update();
-            // A second refund decision of the whole order of 1, written by hand.
-            UUID overRefunded = order(db, item(db, 1), 1);
+            // A second refund of the whole order of 1, written by hand: its decision, its refund line, and its
+            // ledger row after a compensating correction; only the order's line does not know of it.
+            UUID overItem = item(db, 1);
+            UUID overRefunded = order(db, overItem, 1);
             refund(db, overRefunded, 1);
             db.sql("""
                     insert into refund_decisions (idempotency_key, order_id, requested_quantity, reason, outcome, item_id,
                                                   quantity, stock, decided_at)
-                    select 'again-' || id, id, 1, 'test', 'ORDER_REFUNDED', item_id, 1, 2, now() from orders where id = :order""")
+                    select 'again-' || id, id, 1, 'test', 'ORDER_REFUNDED', item_id, 1, 1, now() from orders where id = :order""")
                     .param("order", overRefunded).update();
+            db.sql("""
+                    insert into refund_lines (refund_key, item_id, order_id, quantity, stock)
+                    select 'again-' || id, item_id, id, 1, 1 from orders where id = :order""")
+                    .param("order", overRefunded).update();
+            db.sql("""
+                    insert into stock_ledger (item_id, delta, reason, operator, balance)
+                    select item_id, -1, 'correction', 'test', 0 from orders where id = :order""")
+                    .param("order", overRefunded).update();
+            db.sql("""
+                    insert into stock_ledger (item_id, delta, reason, order_id, refund_key, balance)
+                    select item_id, 1, 'refund', id, 'again-' || id, 1 from orders where id = :order""")
+                    .param("order", overRefunded).update();
+            // A cart order's line refunded by hand, its order not; and a cart refund whose total is not its lines'.
+            UUID cartLineItem = item(db, 3);
+            UUID cartLineRefunded = cartOrder(db, cartLineItem, 2, item(db, 3), 1);
+            db.sql("update purchase_lines set refunded_quantity = 1 where order_id = :order and item_id = :item")
+                    .param("order", cartLineRefunded).param("item", cartLineItem).update();
+            UUID cartRefunded = cartOrder(db, item(db, 3), 2, item(db, 3), 1);
+            String cartRefundKey = "audit-cart-refund-" + cartRefunded;
+            assertThat(db.sql("select quantity from decide_refunds(array[:key], array[:order]::uuid[], array[null]::uuid[], array[null]::integer[], array['test'])")
+                    .param("key", cartRefundKey).param("order", cartRefunded).query(Integer.class).single()).isEqualTo(3);
+            db.sql("update refund_decisions set quantity = 4 where idempotency_key = :key").param("key", cartRefundKey).update();
             // Unreachable while the check constraints stand: negative stock, and more refunded than ordered.
             db.sql("alter table items drop constraint items_stock_check").update();
             UUID negative = item(db, 0);
@@ -142,7 +178,8 @@ class OperatorCommandsIT extends IntegrationTestSupport {
                                  where conrelid = 'purchase_decisions'::regclass
                                    and pg_get_constraintdef(oid) like '%refunded_quantity <= quantity%');
                     end $$""").update();
-            UUID refundedAbove = order(db, item(db, 1), 1);
+            UUID aboveItem = item(db, 1);
+            UUID refundedAbove = order(db, aboveItem, 1);
             db.sql("update purchase_decisions set refunded_quantity = 2 where order_id = :order")
                     .param("order", refundedAbove).update();
 
@@ -151,12 +188,17 @@ class OperatorCommandsIT extends IntegrationTestSupport {
                             "one_decision_per_request: refund " + twiceKey + " of order " + refundedTwice,
                             "has 2 ledger rows adding up to 2, not one of 1"))
                     .anySatisfy(v -> assertThat(v).contains("one_decision_per_request: ledger row ",
-                            "refunds order " + refundedUnknown + " under key no-such-refund, which decided no such refund"))
-                    .anySatisfy(v -> assertThat(v).isEqualTo(
-                            "refunds_within_order: refund decisions of order " + overRefunded + " add up to 2 of 1 ordered"))
+                            "refunds order " + refundedUnknown + " item " + unknownItem
+                                    + " under key no-such-refund, which decided no such refund"))
+                    .anySatisfy(v -> assertThat(v).isEqualTo("refunds_within_order: order " + overRefunded + " line of item "
+                            + overItem + " has 1 refunded but its refund lines add up to 2"))
                     .anySatisfy(v -> assertThat(v).isEqualTo("stock_never_negative: item " + negative + " has stock -1"))
                     .anySatisfy(v -> assertThat(v).isEqualTo(
-                            "refunds_within_order: order " + refundedAbove + " of 1 has 2 refunded"));
+                            "refunds_within_order: order " + refundedAbove + " line of item " + aboveItem + " has 2 of 1 refunded"))
+                    .anySatisfy(v -> assertThat(v).isEqualTo(
+                            "refunds_within_order: order " + cartLineRefunded + " has 0 refunded but its lines have 1"))
+                    .anySatisfy(v -> assertThat(v).isEqualTo("refunds_within_order: refund " + cartRefundKey + " of order "
+                            + cartRefunded + " put back 4, but its refund lines add up to 3"));
         } finally {
             JdbcClient.create(connection).sql("rollback").update();
             connection.destroy();
@@ -222,6 +264,15 @@ class OperatorCommandsIT extends IntegrationTestSupport {
                 .param("key", key).param("order", order).param("quantity", quantity).query(String.class).single())
                 .isEqualTo("ORDER_REFUNDED");
         return key;
+    }
+
+    /** A cart of two lines, decided through decide_purchases; returns its order id. */
+    private static UUID cartOrder(JdbcClient db, UUID first, int firstQuantity, UUID second, int secondQuantity) {
+        return db.sql("""
+                        select order_id from decide_purchases(array[:key], array[gen_random_uuid()], array[true], array[1, 1],
+                                                              array[:first, :second]::uuid[], array[:q1, :q2])""")
+                .param("key", "audit-cart-" + UUID.randomUUID()).param("first", first).param("second", second)
+                .param("q1", firstQuantity).param("q2", secondQuantity).query(UUID.class).single();
     }
 
     private static UUID order(JdbcClient db, UUID item, int quantity) {

@@ -83,6 +83,12 @@ public final class OutcomeCollector {
         return seen.stream().filter(o -> !isDeadLetter(o) && idempotencyKey.equals(o.text("idempotencyKey"))).toList();
     }
 
+    /** Outcomes (not dead letters) of the requests whose idempotency keys start with the prefix, by key. */
+    public Map<String, List<Outcome>> byKeyPrefix(String prefix) {
+        return seen.stream().filter(o -> !isDeadLetter(o) && o.text("idempotencyKey").startsWith(prefix))
+                .collect(Collectors.groupingBy(o -> o.text("idempotencyKey")));
+    }
+
     /** Messages on any dead-letter topic. */
     public List<Outcome> deadLetters() {
         return seen.stream().filter(OutcomeCollector::isDeadLetter).toList();
