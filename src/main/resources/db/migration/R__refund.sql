@@ -85,11 +85,13 @@ begin
     end if;
 
     -- 1. The items of the batch's orders: locked in id order, their stock read once. An order's lines
-    --    never change, so finding the items before the locks is safe.
+    --    never change, so finding the items before the locks is safe. The orders are those that exist
+    --    now: one committed after this point has none of its items locked, and is not found.
+    o_ids := array(select distinct ol.order_id from order_lines ol where ol.order_id = any (p_orders));
     select coalesce(array_agg(l.id order by l.id), '{}'), coalesce(array_agg(l.stock order by l.id), '{}')
     into item_ids, stocks
     from (select it.id, it.stock from items it
-          where it.id = any (array(select ol.item_id from order_lines ol where ol.order_id = any (p_orders)))
+          where it.id = any (array(select ol.item_id from order_lines ol where ol.order_id = any (o_ids)))
           order by it.id for update) l;
     changed := array_fill(false, array[cardinality(item_ids)]);
 
@@ -103,7 +105,7 @@ begin
     into l_order, l_item, l_idx, l_qty, l_ref
     from order_lines ol
     join unnest(item_ids) with ordinality as it(id, idx) on it.id = ol.item_id
-    where ol.order_id = any (p_orders);
+    where ol.order_id = any (o_ids);
 
     select coalesce(array_agg(g.id order by g.id), '{}'), coalesce(array_agg(g.first_line order by g.id), '{}'),
            coalesce(array_agg(g.count order by g.id), '{}'), coalesce(array_agg(g.cart order by g.id), '{}'),

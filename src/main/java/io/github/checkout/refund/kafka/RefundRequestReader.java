@@ -5,6 +5,7 @@ import io.github.checkout.messaging.LogFields;
 import io.github.checkout.messaging.RequestReader;
 import io.github.checkout.refund.RefundRequested;
 import io.github.checkout.request.IdempotencyKey;
+import java.util.HashMap;
 import java.util.Map;
 import java.util.Set;
 import java.util.UUID;
@@ -37,9 +38,11 @@ public class RefundRequestReader extends RequestReader<RefundRequested> {
     /** The item, when the request names a line; otherwise only the order's rows in the database know it. */
     @Override
     protected Map<String, String> logFields(RefundRequested request) {
-        return request.itemId() == null
-                ? Map.of(LogFields.IDEMPOTENCY_KEY, request.idempotencyKey().value(), LogFields.ORDER_ID, request.orderId().toString())
-                : Map.of(LogFields.IDEMPOTENCY_KEY, request.idempotencyKey().value(), LogFields.ORDER_ID, request.orderId().toString(),
-                        LogFields.ITEM_ID, request.itemId().toString());
+        Map<String, String> fields = new HashMap<>(Map.of(
+                LogFields.IDEMPOTENCY_KEY, request.idempotencyKey().value(), LogFields.ORDER_ID, request.orderId().toString()));
+        if (request.itemId() != null) {
+            fields.put(LogFields.ITEM_ID, request.itemId().toString());
+        }
+        return fields;
     }
 }
