@@ -158,6 +158,11 @@ class OperatorCommandsIT extends IntegrationTestSupport {
                     insert into stock_ledger (item_id, delta, reason, order_id, refund_key, balance)
                     select item_id, 1, 'refund', id, 'again-' || id, 1 from orders where id = :order""")
                     .param("order", overRefunded).update();
+            // A refund line putting back an item its order has no line for, under a key that decided nothing.
+            UUID strayOrder = order(db, item(db, 1), 1);
+            UUID strayItem = item(db, 1);
+            db.sql("insert into refund_lines (refund_key, item_id, order_id, quantity, stock) values ('stray-refund', :item, :order, 1, 1)")
+                    .param("item", strayItem).param("order", strayOrder).update();
             // A cart order's line refunded by hand, its order not; and a cart refund whose total is not its lines'.
             UUID cartLineItem = item(db, 3);
             UUID cartLineRefunded = cartOrder(db, cartLineItem, 2, item(db, 3), 1);
@@ -198,7 +203,11 @@ class OperatorCommandsIT extends IntegrationTestSupport {
                     .anySatisfy(v -> assertThat(v).isEqualTo(
                             "refunds_within_order: order " + cartLineRefunded + " has 0 refunded but its lines have 1"))
                     .anySatisfy(v -> assertThat(v).isEqualTo("refunds_within_order: refund " + cartRefundKey + " of order "
-                            + cartRefunded + " put back 4, but its refund lines add up to 3"));
+                            + cartRefunded + " put back 4, but its refund lines add up to 3"))
+                    .anySatisfy(v -> assertThat(v).isEqualTo("refunds_within_order: refund lines of order " + strayOrder
+                            + " put back 1 of item " + strayItem + ", which the order has no line for"))
+                    .anySatisfy(v -> assertThat(v).isEqualTo("refunds_within_order: refund lines under key stray-refund, "
+                            + "which decided no refund of order " + strayOrder));
         } finally {
             JdbcClient.create(connection).sql("rollback").update();
             connection.destroy();
