@@ -129,6 +129,10 @@ class LastItemRaceDemo implements ApplicationRunner {
         String request = """
                 {"idempotencyKey":"%s","userId":"%s","itemId":"%s","quantity":1}"""
                 .formatted(UUID.randomUUID(), UUID.randomUUID(), item);
+        UUID buyer = UUID.randomUUID();
+        String cart = """
+                {"idempotencyKey":"%s","userId":"%s","lines":[{"itemId":"%s","quantity":2},{"itemId":"%s","quantity":1}]}"""
+                .formatted(UUID.randomUUID(), buyer, items.get(1), items.get(2));
         String outcomes = String.join(" ", topics.orderCreated(), topics.outOfStock(), topics.purchaseRejected());
         return """
                 Still serving (--serve), Ctrl-C to stop. Try it from another terminal:
@@ -142,6 +146,8 @@ class LastItemRaceDemo implements ApplicationRunner {
                   echo '%s|%s' | kcat -P -b %s -t %s -K '|'
                   echo '%s|%s' | kafka-console-producer.sh --bootstrap-server %s --topic %s --property parse.key=true --property 'key.separator=|'
                 Send the same line twice: one decision, the same outcome again, the stock taken once.
+                Or a cart, keyed by its buyer, taken whole or not at all:
+                  echo '%s|%s' | kcat -P -b %s -t %s -K '|'
 
                 Read the outcomes as a transactional reader does, committed ones only:
                   kcat -b %s -X isolation.level=read_committed -X auto.offset.reset=earliest -G playground -f '%%t %%k %%s\\n' %s
@@ -157,6 +163,7 @@ class LastItemRaceDemo implements ApplicationRunner {
                         environment.getProperty("local.management.port")),
                 item, request, bootstrap, topics.purchaseRequests(),
                 item, request, bootstrap, topics.purchaseRequests(),
+                buyer, cart, bootstrap, topics.purchaseRequests(),
                 bootstrap, outcomes,
                 bootstrap, outcomes.replace(' ', '|'));
     }

@@ -62,10 +62,18 @@ class ServedDemoJarIT {
             assertThat(printed).contains("kcat -b " + bootstrap + " -X isolation.level=read_committed")
                     .contains("kafka-console-consumer.sh --bootstrap-server " + bootstrap + " --isolation-level read_committed");
             String idempotencyKey = find(request, "\"idempotencyKey\":\"([^\"]+)\"");
+            Matcher cartLine = Pattern.compile("echo '([0-9a-f-]{36})\\|(\\{.*\"lines\".*})' \\| kcat -P -b (\\S+) -t (\\S+) -K '\\|'")
+                    .matcher(printed);
+            assertThat(cartLine.find()).as(printed).isTrue();
+            String cart = cartLine.group(2);
+            String cartKey = find(cart, "\"idempotencyKey\":\"([^\"]+)\"");
+            List<String> cartItems = Pattern.compile("\"itemId\":\"([0-9a-f-]{36})\"").matcher(cart).results()
+                    .map(m -> m.group(1)).toList();
 
             try (var producer = new KafkaProducer<>(Map.<String, Object>of(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap),
                     new StringSerializer(), new StringSerializer())) {
                 producer.send(new ProducerRecord<>(kcat.group(4), item, request)).get();
+                producer.send(new ProducerRecord<>(cartLine.group(4), cartLine.group(1), cart)).get();
             }
             try (var outcomes = new KafkaConsumer<>(Map.<String, Object>of(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap,
                     ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed"), new StringDeserializer(), new StringDeserializer())) {
@@ -76,7 +84,8 @@ class ServedDemoJarIT {
                 List<String> orders = new ArrayList<>();
                 await().atMost(Duration.ofSeconds(60)).untilAsserted(() -> {
                     outcomes.poll(Duration.ofMillis(200)).forEach(record -> orders.add(record.value()));
-                    assertThat(orders).anyMatch(order -> order.contains(idempotencyKey) && order.contains(item));
+                    assertThat(orders).anyMatch(order -> order.contains(idempotencyKey) && order.contains(item))
+                            .anyMatch(order -> order.contains(cartKey) && order.contains("\"lines\""));
                 });
             }
 
@@ -94,6 +103,16 @@ class ServedDemoJarIT {
                  ResultSet stock = statement.executeQuery("select stock from items where id = '" + UUID.fromString(item) + "'")) {
                 assertThat(stock.next()).isTrue();
                 assertThat(stock.getInt(1)).as("stock after one unit sold").isEqualTo(9);
+            }
+            try (Connection db = DriverManager.getConnection(jdbcUrl, "postgres", "postgres");
+                 Statement statement = db.createStatement();
+                 ResultSet stock = statement.executeQuery("select stock from items where id in ('" + cartItems.get(0) + "', '"
+                         + cartItems.get(1) + "') order by id = '" + cartItems.get(0) + "' desc")) {
+                List<Integer> stocks = new ArrayList<>();
+                while (stock.next()) {
+                    stocks.add(stock.getInt(1));
+                }
+                assertThat(stocks).as("stock after the cart of 2 + 1").containsExactly(8, 9);
             }
         }
     }
