@@ -75,7 +75,7 @@ where o.status <> case when o.refunded_quantity = 0 then 'created'
                        when o.refunded_quantity = o.quantity then 'refunded'
                        else 'partially_refunded' end;
 
--- Every sale and every refund in the ledger traces to exactly one decision, every order line and every
+-- Every sale (of a confirmed hold: its 'hold_confirmed' row) and every refund in the ledger traces to exactly one decision, every order line and every
 -- refund line has exactly one ledger entry, and a row's delta is what its order lines took or its refund
 -- line gave back. A 'sale' row (written before V4) sells one order, a 'sales' row each order it names,
 -- of its item.
@@ -85,7 +85,12 @@ with sale_entries as (
     union all
     select l.id, l.item_id, l.delta, s.order_id
     from stock_ledger l cross join unnest(l.order_ids) as s(order_id)
-    where l.reason = 'sales')
+    where l.reason = 'sales'
+    union all
+    -- A confirmed hold's stock left stock when it was held: its sale is the held units it takes.
+    select l.id, l.item_id, l.held_delta, s.order_id
+    from stock_ledger l cross join unnest(l.order_ids) as s(order_id)
+    where l.reason = 'hold_confirmed')
 select format('order %s line of item %s has %s sale rows in the ledger, not one', o.order_id, o.item_id, coalesce(s.n, 0))
 from order_lines o
 left join (select order_id, item_id, count(*) as n from sale_entries group by order_id, item_id) s
@@ -130,6 +135,94 @@ select format('line %s of cart %s names order %s, but the cart decided %s', l.li
 from purchase_lines l
 left join purchase_decisions d on d.idempotency_key = l.idempotency_key
 where d.lines_digest is null or l.order_id is distinct from d.order_id;
+
+-- Holds (V9): each item's held units are those of its live holds and the sum of its ledger's held_delta; every
+-- line of a hold has exactly one 'holds' row in the ledger, and exactly one row ending it (the one its status
+-- names) once it ended, none while it lives: no hold ended twice. Each row's held_delta is what its holds' lines
+-- add up to; every hold has its decision, and a confirmed one the order that decision became.
+create or replace view audit_holds (detail) as
+with entries as (
+    select l.id, l.item_id, l.reason, l.held_delta, e.reservation_id
+    from stock_ledger l cross join unnest(l.reservation_ids) as e(reservation_id)
+    where l.reservation_ids is not null)
+select format('item %s has %s held but its live holds add up to %s', i.id, i.held, coalesce(h.total, 0))
+from items i
+left join (select l.item_id, sum(l.quantity) as total
+           from reservation_lines l join reservations r on r.id = l.reservation_id
+           where r.status = 'held' group by l.item_id) h on h.item_id = i.id
+where i.held <> coalesce(h.total, 0)
+union all
+select format('item %s has %s held but its ledger''s held_delta adds up to %s', i.id, i.held, coalesce(l.total, 0))
+from items i
+left join (select item_id, sum(held_delta) as total from stock_ledger group by item_id) l on l.item_id = i.id
+where i.held <> coalesce(l.total, 0)
+union all
+select format('hold %s line of item %s has %s ''holds'' rows in the ledger, not one', h.reservation_id, h.item_id,
+              coalesce(e.n, 0))
+from reservation_lines h
+left join (select reservation_id, item_id, count(*) as n from entries where reason = 'holds'
+           group by reservation_id, item_id) e on e.reservation_id = h.reservation_id and e.item_id = h.item_id
+where e.n is distinct from 1
+union all
+select format('hold %s is %s, but its line of item %s has %s', r.id, r.status, h.item_id,
+              coalesce(e.n || ' ending rows in the ledger (' || e.reasons || ')', 'no ending row in the ledger'))
+from reservation_lines h
+join reservations r on r.id = h.reservation_id
+left join (select reservation_id, item_id, count(*) as n, string_agg(reason, ', ' order by id) as reasons
+           from entries where reason <> 'holds' group by reservation_id, item_id) e
+       on e.reservation_id = h.reservation_id and e.item_id = h.item_id
+where coalesce(e.n, 0) <> case when r.status = 'held' then 0 else 1 end
+   or (r.status <> 'held' and e.reasons <> 'hold_' || r.status)
+union all
+select format('ledger row %s (%s) names hold %s, which has no line of item %s', e.id, e.reason, e.reservation_id, e.item_id)
+from entries e
+where not exists (select 1 from reservation_lines h where h.reservation_id = e.reservation_id and h.item_id = e.item_id)
+union all
+select format('ledger row %s (%s) moves %s held units for hold lines of %s', e.id, e.reason, e.held_delta, e.total)
+from (select e.id, e.reason, e.held_delta, sum(h.quantity) as total
+      from entries e join reservation_lines h on h.reservation_id = e.reservation_id and h.item_id = e.item_id
+      group by e.id, e.reason, e.held_delta) e
+where e.held_delta <> case when e.reason = 'holds' then e.total else -e.total end
+union all
+select format('hold %s has no decision that placed it', r.id)
+from reservations r
+where not exists (select 1 from purchase_decisions d
+                  where d.idempotency_key = r.idempotency_key and d.reservation_id = r.id and d.outcome = 'STOCK_RESERVED')
+union all
+select format('decision %s placed hold %s, which does not exist', d.idempotency_key, d.reservation_id)
+from purchase_decisions d
+where d.reservation_id is not null and not exists (select 1 from reservations r where r.id = d.reservation_id)
+union all
+select format('hold %s is %s with order %s, but its decision has order %s', r.id, r.status,
+              coalesce(r.order_id::text, 'none'), coalesce(d.order_id::text, 'none'))
+from reservations r join purchase_decisions d on d.idempotency_key = r.idempotency_key
+where r.order_id is distinct from d.order_id
+union all
+select format('hold %s was ended by %s decisions (%s)', x.reservation_id, x.n, x.keys)
+from (select reservation_id, count(*) as n, string_agg(idempotency_key, ', ' order by idempotency_key) as keys
+      from reservation_decisions where outcome in ('ORDER_CREATED', 'RESERVATION_RELEASED')
+      group by reservation_id) x
+where x.n > 1
+union all
+select format('hold %s is %s by %s, but that key decided %s', r.id, r.status, r.ended_by, coalesce(d.outcome, 'nothing'))
+from reservations r
+left join reservation_decisions d on d.idempotency_key = r.ended_by
+where r.ended_by is not null
+  and (d.outcome is distinct from case r.status when 'confirmed' then 'ORDER_CREATED' else 'RESERVATION_RELEASED' end
+       or d.reservation_id <> r.id);
+
+-- Nothing is made or lost: for every item, stock + held + sold - refunded = initial + restocked (the ledger's
+-- 'initial', 'restock' and 'correction' rows), with sold and refunded counted from the order and refund lines.
+create or replace view audit_stock_conserved (detail) as
+select format('item %s: stock %s + held %s + sold %s - refunded %s = %s, but initial and restocked add up to %s',
+              i.id, i.stock, i.held, coalesce(o.sold, 0), coalesce(r.refunded, 0),
+              i.stock + i.held + coalesce(o.sold, 0) - coalesce(r.refunded, 0), coalesce(l.supplied, 0))
+from items i
+left join (select item_id, sum(quantity) as sold from order_lines group by item_id) o on o.item_id = i.id
+left join (select item_id, sum(quantity) as refunded from refund_lines group by item_id) r on r.item_id = i.id
+left join (select item_id, sum(delta) as supplied from stock_ledger
+           where reason in ('initial', 'restock', 'correction') group by item_id) l on l.item_id = i.id
+where i.stock + i.held + coalesce(o.sold, 0) - coalesce(r.refunded, 0) <> coalesce(l.supplied, 0);
 
 -- The checks, in the order they are reported.
 create or replace function audit_checks() returns setof text

@@ -52,7 +52,7 @@ create or replace trigger items_ledger_guard
 create or replace function refuse_deleting_sold_items() returns trigger
     language plpgsql as $$
 begin
-    if exists (select 1 from stock_ledger l where l.item_id = old.id and l.reason in ('sale', 'sales')) then
+    if exists (select 1 from stock_ledger l where l.item_id = old.id and l.reason in ('sale', 'sales', 'holds')) then
         raise exception 'item % has orders and cannot be deleted', old.id
             using errcode = 'foreign_key_violation';
     end if;

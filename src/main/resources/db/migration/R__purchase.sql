@@ -12,8 +12,9 @@
 --   4. writes the new decisions (an order is the decision that created it) and the carts' lines, one
 --      ledger row per item and each changed item once, and returns all the answers at once.
 -- Business outcomes are returned as rows, never raised: ORDER_CREATED (order_id, stock = remaining),
--- OUT_OF_STOCK (stock = available), REJECTED (error_code item_not_found | invalid_quantity |
--- empty_cart | too_many_lines | idempotency_key_reused). A cart's stock is per line, in line_stocks.
+-- STOCK_RESERVED (a hold: reservation_id, expires_at, stock = remaining), OUT_OF_STOCK (stock = available),
+-- REJECTED (error_code item_not_found | invalid_quantity | empty_cart | too_many_lines | invalid_hold |
+-- idempotency_key_reused). A cart's stock is per line, in line_stocks.
 -- A key decided before, in an earlier batch or earlier in this one, is answered with that decision
 -- unchanged, decided_at and lines included; arriving with another user, item or quantity (a cart:
 -- other lines, compared after summing and in any order), it is rejected as idempotency_key_reused,
@@ -22,8 +23,9 @@
 -- decision made before, not decided now.
 --
 -- Why nothing here can deadlock: every transaction that changes stock (decide_purchases,
--- decide_refunds, restock_item) first takes all of its item row locks in one statement, in item id
--- order, and takes no other lock before them. Two transactions that need some of the same items queue
+-- decide_refunds, restock_item, and decide_reservations and sweep_reservations, which end holds) first
+-- takes all of its item row locks in one statement, in item id order, and takes no other lock before them.
+-- A hold's row is locked only after its items (R__reservation.sql). Two transactions that need some of the same items queue
 -- on the lowest id they share: none can hold a higher item while it waits for a lower one. After the
 -- item locks, the only waits left are on idempotency keys, inserted in key order for the same reason.
 
@@ -54,17 +56,36 @@ $$;
 
 -- Lines are passed flattened: line j belongs to request p_line_of[j] and names p_items[j] and
 -- p_quantities[j]. A single-item request (p_carts false) has exactly one line, a cart any number.
+-- p_hold_for[k], when not null, asks for a hold instead of an order (V9, R__reservation.sql): the stock is
+-- taken all the same, into items.held, until the hold ends. It must be above zero and at most p_max_hold.
+-- Dropped once, where an earlier release left decide_purchases without holds, so that the create or replace
+-- below keeps its grants every other time.
+do $$
+declare
+    f regprocedure := to_regprocedure('decide_purchases(text[], uuid[], boolean[], integer[], uuid[], integer[])');
+begin
+    if f is not null then
+        drop function decide_purchases(text[], uuid[], boolean[], integer[], uuid[], integer[]);
+    end if;
+end
+$$;
+
 create or replace function decide_purchases(p_keys text[], p_users uuid[], p_carts boolean[], p_line_of integer[],
-                                            p_items uuid[], p_quantities integer[])
+                                            p_items uuid[], p_quantities integer[],
+                                            p_hold_for interval[] default null, p_max_hold interval default null)
     returns table (ordinal integer, outcome text, order_id uuid, stock integer, error_code text,
                    decided_at timestamptz, replayed boolean,
-                   line_items uuid[], line_quantities integer[], line_stocks integer[], line_errors text[])
+                   line_items uuid[], line_quantities integer[], line_stocks integer[], line_errors text[],
+                   reservation_id uuid, expires_at timestamptz)
     language plpgsql as $$
 declare
     n         integer := cardinality(p_keys);
     item_ids  uuid[];                -- the batch's items, in id order
-    stocks    integer[];             -- per item: its stock, kept current as requests are decided
+    stocks    integer[];             -- per item: its stock, kept current as requests are decided, ...
+    helds     integer[];             -- the units live holds took from it, ...
+    held_now  integer[];             -- of which taken by holds of this batch
     sold      boolean[];
+    due_items uuid[];                -- items of holds whose time is up and that share an item with the batch
     m_req     integer[];             -- per merged line: its request, ...
     m_item    uuid[];                -- its item, ...
     m_idx     integer[];             -- that item's index in item_ids, null if unknown, ...
@@ -84,6 +105,8 @@ declare
     a_stock   integer[];
     a_error   text[];
     a_at      timestamptz[];
+    a_res     uuid[];                -- a hold's id and end
+    a_expires timestamptz[];
     a_total   integer[];             -- the units it asks for (0 for a single item without a quantity)
     lines_of  integer[];             -- the request whose merged lines are its answer's lines, if any
     is_new    boolean[];             -- it made a new decision, to be written
@@ -112,12 +135,32 @@ begin
             using errcode = 'null_value_not_allowed';
     end if;
 
+    if p_max_hold is null and exists (select 1 from unnest(p_hold_for) as h where h is not null) then
+        raise exception 'decide_purchases: holds need p_max_hold' using errcode = 'null_value_not_allowed';
+    end if;
+
     -- 1. Nobody else can change these items until this transaction ends. See "Why nothing here can
-    --    deadlock" above.
-    select coalesce(array_agg(l.id order by l.id), '{}'), coalesce(array_agg(l.stock order by l.id), '{}')
-    into item_ids, stocks
-    from (select it.id, it.stock from items it where it.id = any (p_items) order by it.id for update) l;
+    --    deadlock" above. A hold whose time is up gives its stock back before anything is decided, so its items
+    --    are locked too when it shares one with the batch (expire_due_holds, R__reservation.sql).
+    if exists (select 1 from reservations r where r.status = 'held' and r.expires_at <= now()) then
+        due_items := array(select distinct l.item_id from reservation_lines l
+                           where l.reservation_id in (select r.id from reservations r
+                                                      join reservation_lines x on x.reservation_id = r.id
+                                                      where r.status = 'held' and r.expires_at <= now()
+                                                        and x.item_id = any (p_items)));
+    end if;
+    select coalesce(array_agg(l.id order by l.id), '{}'), coalesce(array_agg(l.stock order by l.id), '{}'),
+           coalesce(array_agg(l.held order by l.id), '{}')
+    into item_ids, stocks, helds
+    from (select it.id, it.stock, it.held from items it
+          where it.id = any (p_items) or it.id = any (due_items) order by it.id for update) l;
+    if 0 < any (helds) and expire_due_holds(item_ids) > 0 then
+        select coalesce(array_agg(it.stock order by it.id), '{}'), coalesce(array_agg(it.held order by it.id), '{}')
+        into stocks, helds
+        from items it where it.id = any (item_ids);
+    end if;
     sold := array_fill(false, array[cardinality(item_ids)]);
+    held_now := array_fill(0, array[cardinality(item_ids)]);
 
     -- 2. The merged lines, by request and then in the order their items first appear.
     select coalesce(array_agg(x.req order by x.req, x.pos), '{}'), coalesce(array_agg(x.item order by x.req, x.pos), '{}'),
@@ -161,6 +204,8 @@ begin
     a_stock := array_fill(null::integer, array[n]);
     a_error := array_fill(null::text, array[n]);
     a_at := array_fill(now(), array[n]);
+    a_res := array_fill(null::uuid, array[n]);
+    a_expires := array_fill(null::timestamptz, array[n]);
     lines_of := array_fill(null::integer, array[n]);
     is_new := array_fill(false, array[n]);
     replay := array_fill(false, array[n]);
@@ -173,10 +218,13 @@ begin
         last_m := j + count_m[k] - 1;
         if d.idempotency_key is not null then
             -- Decided before: the first decision unchanged, or the key was reused for another request.
-            if d.user_id = p_users[k] and (case when p_carts[k] then d.lines_digest = digest[k]
-                                                else d.item_id = m_item[j] and d.quantity = a_total[k] end) then
+            if d.user_id = p_users[k] and d.hold_for is not distinct from p_hold_for[k]
+               and (case when p_carts[k] then d.lines_digest = digest[k]
+                         else d.item_id = m_item[j] and d.quantity = a_total[k] end) then
                 a_outcome[k] := d.outcome;
-                a_order[k] := d.order_id;
+                a_order[k] := case when d.outcome = 'ORDER_CREATED' then d.order_id end;
+                a_res[k] := d.reservation_id;
+                a_expires[k] := d.expires_at;
                 a_stock[k] := d.stock;
                 a_error[k] := d.error_code;
                 replay[k] := true;
@@ -187,13 +235,15 @@ begin
             a_at[k] := d.decided_at;
         elsif f < k then
             -- Decided earlier in this batch: the same comparison against that request.
-            if p_users[f] = p_users[k] and p_carts[f] = p_carts[k]
+            if p_users[f] = p_users[k] and p_carts[f] = p_carts[k] and p_hold_for[f] is not distinct from p_hold_for[k]
                and (case when p_carts[k] then digest[f] = digest[k]
                          else m_item[first_m[f]] = m_item[j] and a_total[f] = a_total[k] end) then
                 a_outcome[k] := a_outcome[f];
                 a_order[k] := a_order[f];
                 a_stock[k] := a_stock[f];
                 a_error[k] := a_error[f];
+                a_res[k] := a_res[f];
+                a_expires[k] := a_expires[f];
                 lines_of[k] := lines_of[f];
                 replay[k] := true;
             else
@@ -206,15 +256,26 @@ begin
             if m_bad[j] then
                 a_outcome[k] := 'REJECTED';
                 a_error[k] := 'invalid_quantity';
+            elsif p_hold_for[k] <= interval '0' or p_hold_for[k] > p_max_hold then
+                a_outcome[k] := 'REJECTED';
+                a_error[k] := 'invalid_hold';
             elsif i is null then
                 a_outcome[k] := 'REJECTED';
                 a_error[k] := 'item_not_found';
             elsif stocks[i] >= m_qty[j] then
                 stocks[i] := stocks[i] - m_qty[j];
                 sold[i] := true;
-                a_outcome[k] := 'ORDER_CREATED';
-                a_order[k] := new_order_id();
                 a_stock[k] := stocks[i];
+                if p_hold_for[k] is null then
+                    a_outcome[k] := 'ORDER_CREATED';
+                    a_order[k] := new_order_id();
+                else
+                    helds[i] := helds[i] + m_qty[j];
+                    held_now[i] := held_now[i] + m_qty[j];
+                    a_outcome[k] := 'STOCK_RESERVED';
+                    a_res[k] := new_order_id();
+                    a_expires[k] := now() + p_hold_for[k];
+                end if;
             else
                 a_outcome[k] := 'OUT_OF_STOCK';
                 a_stock[k] := stocks[i];
@@ -226,6 +287,8 @@ begin
                 failed := 'too_many_lines';
             elsif sent[k] = 0 then
                 failed := 'empty_cart';
+            elsif p_hold_for[k] <= interval '0' or p_hold_for[k] > p_max_hold then
+                failed := 'invalid_hold';
             else
                 lines_of[k] := k;
                 for m in j .. last_m loop
@@ -258,13 +321,23 @@ begin
                         m_stock[m] := stocks[m_idx[m]];
                     end loop;
                 else
-                    a_outcome[k] := 'ORDER_CREATED';
-                    a_order[k] := new_order_id();
+                    if p_hold_for[k] is null then
+                        a_outcome[k] := 'ORDER_CREATED';
+                        a_order[k] := new_order_id();
+                    else
+                        a_outcome[k] := 'STOCK_RESERVED';
+                        a_res[k] := new_order_id();
+                        a_expires[k] := now() + p_hold_for[k];
+                    end if;
                     for m in j .. last_m loop
                         i := m_idx[m];
                         stocks[i] := stocks[i] - m_qty[m];
                         sold[i] := true;
                         m_stock[m] := stocks[i];
+                        if p_hold_for[k] is not null then
+                            helds[i] := helds[i] + m_qty[m];
+                            held_now[i] := held_now[i] + m_qty[m];
+                        end if;
                     end loop;
                 end if;
             end if;
@@ -276,10 +349,11 @@ begin
     --    rolls back with serialization_failure, and its retry finds that decision in step 2 and replays it.
     begin
         insert into purchase_decisions (idempotency_key, user_id, item_id, quantity, outcome, order_id, stock,
-                                        error_code, decided_at, status, refunded_quantity, lines_digest)
+                                        error_code, decided_at, status, refunded_quantity, lines_digest,
+                                        reservation_id, expires_at, hold_for)
         select x.key, x.usr, case when not x.cart then m_item[first_m[x.k]] end, x.total, x.outcome, x.order_id,
                x.stock, x.error, x.at, case when x.order_id is not null then 'created' end,
-               case when x.order_id is not null then 0 end, digest[x.k]
+               case when x.order_id is not null then 0 end, digest[x.k], a_res[x.k], a_expires[x.k], p_hold_for[x.k]
         from unnest(p_keys, p_users, p_carts, a_total, a_outcome, a_order, a_stock, a_error, a_at, is_new)
              with ordinality as x(key, usr, cart, total, outcome, order_id, stock, error, at, is_new, k)
         where x.is_new
@@ -296,26 +370,38 @@ begin
     from unnest(m_req, m_item, m_qty, m_stock, m_error) with ordinality as x(req, item, qty, stock, error, m)
     where is_new[x.req] and lines_of[x.req] = x.req;
 
-    -- One ledger row per item for all of its sales in this batch, naming their orders in the order
-    -- they were decided, with the item's stock after them; then one update per item.
-    insert into stock_ledger (item_id, delta, reason, order_ids, balance)
-    select x.item, -x.qty, 'sales', x.order_ids, s.stock
-    from (select x.item, sum(x.qty)::integer as qty, array_agg(a_order[x.req] order by x.req) as order_ids
-          from unnest(m_req, m_item, m_qty) as x(req, item, qty)
-          where is_new[x.req] and a_order[x.req] is not null
-          group by x.item) x
-    join unnest(item_ids, stocks) as s(id, stock) on s.id = x.item;
+    -- The new holds.
+    insert into reservations (id, idempotency_key, user_id, placed_at, expires_at)
+    select a_res[x.k], x.key, p_users[x.k], a_at[x.k], a_expires[x.k]
+    from unnest(p_keys) with ordinality as x(key, k)
+    where is_new[x.k] and a_res[x.k] is not null
+    order by a_res[x.k];
 
-    update items it set stock = s.stock
-    from unnest(item_ids, stocks, sold) as s(id, stock, sold)
+    -- One ledger row per item for all of its sales in this batch, naming their orders in the order
+    -- they were decided, and one for all of its new holds; each with the item's stock after it, as if
+    -- the sales came first. Then one update per item.
+    insert into stock_ledger (item_id, delta, held_delta, reason, order_ids, reservation_ids, balance)
+    select x.item, -x.qty, case when x.hold then x.qty else 0 end, case when x.hold then 'holds' else 'sales' end,
+           case when not x.hold then x.ids end, case when x.hold then x.ids end,
+           s.stock + case when x.hold then 0 else s.held_now end
+    from (select x.item, a_res[x.req] is not null as hold, sum(x.qty)::integer as qty,
+                 array_agg(coalesce(a_order[x.req], a_res[x.req]) order by x.req) as ids
+          from unnest(m_req, m_item, m_qty) as x(req, item, qty)
+          where is_new[x.req] and (a_order[x.req] is not null or a_res[x.req] is not null)
+          group by x.item, a_res[x.req] is not null) x
+    join unnest(item_ids, stocks, held_now) as s(id, stock, held_now) on s.id = x.item
+    order by x.item, x.hold;
+
+    update items it set stock = s.stock, held = s.held
+    from unnest(item_ids, stocks, helds, sold) as s(id, stock, held, sold)
     where it.id = s.id and s.sold;
 
     if not (true = any (p_carts)) then
         return query
             select x.k::integer, x.outcome, x.order_id, x.stock, x.error, x.at, x.replay, null::uuid[], null::integer[],
-                   null::integer[], null::text[]
-            from unnest(a_outcome, a_order, a_stock, a_error, a_at, replay)
-                 with ordinality as x(outcome, order_id, stock, error, at, replay, k)
+                   null::integer[], null::text[], x.res, x.expires
+            from unnest(a_outcome, a_order, a_stock, a_error, a_at, replay, a_res, a_expires)
+                 with ordinality as x(outcome, order_id, stock, error, at, replay, res, expires, k)
             order by x.k;
         return;
     end if;
@@ -338,9 +424,9 @@ begin
             group by l.idempotency_key)
         select x.k::integer, x.outcome, x.order_id, x.stock, x.error, x.at, x.replay,
                coalesce(m.items, s.items), coalesce(m.quantities, s.quantities), coalesce(m.stocks, s.stocks),
-               coalesce(m.errors, s.errors)
-        from unnest(p_keys, a_outcome, a_order, a_stock, a_error, a_at, replay, lines_of)
-             with ordinality as x(key, outcome, order_id, stock, error, at, replay, lines_of, k)
+               coalesce(m.errors, s.errors), x.res, x.expires
+        from unnest(p_keys, a_outcome, a_order, a_stock, a_error, a_at, replay, lines_of, a_res, a_expires)
+             with ordinality as x(key, outcome, order_id, stock, error, at, replay, lines_of, res, expires, k)
         left join merged m on m.req = x.lines_of
         left join stored s on s.key = x.key and x.replay and x.lines_of is null and p_carts[x.k]
         order by x.k;

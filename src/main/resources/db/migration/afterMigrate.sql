@@ -8,5 +8,6 @@
 -- function that a changed repeatable migration dropped and created anew. With one role for both, it owns
 -- everything already and this changes nothing.
 grant usage on schema "${flyway:defaultSchema}" to "${service_role}";
-grant execute on function decide_purchases, decide_refunds, place_orders, refund_orders, restock_item, audit_checks, audit_violations
+grant execute on function decide_purchases, decide_refunds, decide_reservations, sweep_reservations, place_orders, refund_orders,
+    restock_item, audit_checks, audit_violations
     to "${service_role}";

@@ -141,9 +141,11 @@ class LeastPrivilegeIT extends IntegrationTestSupport {
                 "audit_violations search_path=public, pg_temp checkout_owner,checkout_service",
                 "decide_purchases search_path=public, pg_temp checkout_owner,checkout_service",
                 "decide_refunds search_path=public, pg_temp checkout_owner,checkout_service",
+                "decide_reservations search_path=public, pg_temp checkout_owner,checkout_service",
                 "place_orders search_path=public, pg_temp checkout_owner,checkout_service",
                 "refund_orders search_path=public, pg_temp checkout_owner,checkout_service",
-                "restock_item search_path=public, pg_temp checkout_owner,checkout_service");
+                "restock_item search_path=public, pg_temp checkout_owner,checkout_service",
+                "sweep_reservations search_path=public, pg_temp checkout_owner,checkout_service");
     }
 
     @Test
@@ -229,7 +231,7 @@ class LeastPrivilegeIT extends IntegrationTestSupport {
 
             assertThat(restock).isEqualTo(OperatorCommands.OK);
             assertThat(audit).isEqualTo(OperatorCommands.OK);
-            assertThat(output).contains("Restocked item " + item + " by +50: stock is now 52", "All 5 checks hold.");
+            assertThat(output).contains("Restocked item " + item + " by +50: stock is now 52", "All 7 checks hold.");
             assertThat(owner.sql("select stock from items where id = :item").param("item", item).query(Integer.class).single()).isEqualTo(52);
             assertThat(owner.sql("select * from flyway_schema_history order by installed_rank").query().listOfRows()).isEqualTo(history);
         } finally {

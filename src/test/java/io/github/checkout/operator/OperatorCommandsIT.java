@@ -73,11 +73,16 @@ class OperatorCommandsIT extends IntegrationTestSupport {
             db.sql("insert into purchase_lines (idempotency_key, line_no, item_id, quantity) values ('no-such-cart', 1, :item, 1)")
                     .param("item", item(db, 1)).update();
 
+            // Held units that no hold accounts for, neither live holds nor the ledger.
+            UUID heldByNothing = item(db, 1);
+            db.sql("update items set held = 1 where id = :item").param("item", heldByNothing).update();
+
             List<StockOperations.Violation> violations = new StockOperations(db).audit();
             assertThat(violations).map(StockOperations.Violation::check).containsExactlyInAnyOrder(
                     "stock_equals_ledger", "stock_equals_ledger", "stock_never_negative", "refunds_within_order", "refunds_within_order",
                     "one_decision_per_request", "one_decision_per_request", "one_decision_per_request",
-                    "one_decision_per_request", "cart_lines", "cart_lines");
+                    "one_decision_per_request", "cart_lines", "cart_lines", "holds", "holds",
+                    "stock_conserved", "stock_conserved", "stock_conserved", "stock_conserved");
             assertThat(violations).anySatisfy(v -> assertThat(v.detail()).contains(bogusRow.toString(), "adds up to 4"))
                     .anySatisfy(v -> assertThat(v.detail()).contains(wentNegative.toString(), "-100"))
                     .anySatisfy(v -> assertThat(v.detail()).contains(wrongBalance.toString(), "says the stock after it is 5", "add up to 2"))
@@ -89,14 +94,18 @@ class OperatorCommandsIT extends IntegrationTestSupport {
                     .anySatisfy(v -> assertThat(v.detail()).contains(soldTwice.toString(), "has 2 sale rows in the ledger"))
                     .anySatisfy(v -> assertThat(v.detail()).contains("takes 2 from stock for order lines of 1"))
                     .anySatisfy(v -> assertThat(v.detail()).isEqualTo("cart order " + cartTotal + " has quantity 4 but its lines add up to 3"))
-                    .anySatisfy(v -> assertThat(v.detail()).isEqualTo("line 1 of cart no-such-cart names order none, but the cart decided none"));
+                    .anySatisfy(v -> assertThat(v.detail()).isEqualTo("line 1 of cart no-such-cart names order none, but the cart decided none"))
+                    .anySatisfy(v -> assertThat(v.detail()).isEqualTo("item " + heldByNothing + " has 1 held but its live holds add up to 0"))
+                    .anySatisfy(v -> assertThat(v.detail()).isEqualTo("item " + heldByNothing + " has 1 held but its ledger's held_delta adds up to 0"))
+                    .anySatisfy(v -> assertThat(v.detail()).isEqualTo("item " + heldByNothing
+                            + ": stock 1 + held 1 + sold 0 - refunded 0 = 2, but initial and restocked add up to 1"));
 
             var out = new ByteArrayOutputStream();
             int exit = new OperatorCommands(new StockOperations(db), new PrintStream(out, true, StandardCharsets.UTF_8),
                     System.err).execute("audit");
             assertThat(exit).isEqualTo(OperatorCommands.FAILED);
             String report = out.toString(StandardCharsets.UTF_8);
-            assertThat(report).contains("11 violation(s) found.", "stock_equals_ledger: item " + bogusRow,
+            assertThat(report).contains("17 violation(s) found.", "stock_equals_ledger: item " + bogusRow,
                     "one_decision_per_request: order " + soldTwice, "cart_lines: cart order " + cartTotal);
             assertThat(report.lines().filter(line -> line.contains(" ok"))).isEmpty();
         } finally {
@@ -188,6 +197,10 @@ class OperatorCommandsIT extends IntegrationTestSupport {
             db.sql("update purchase_decisions set refunded_quantity = 2 where order_id = :order")
                     .param("order", refundedAbove).update();
 
+            // Held units that no hold accounts for, neither live holds nor the ledger.
+            UUID heldByNothing = item(db, 1);
+            db.sql("update items set held = 1 where id = :item").param("item", heldByNothing).update();
+
             List<StockOperations.Violation> violations = new StockOperations(db).audit();
             assertThat(violations).map(v -> v.check() + ": " + v.detail()).anySatisfy(v -> assertThat(v).contains(
                             "one_decision_per_request: refund " + twiceKey + " of order " + refundedTwice,
@@ -237,7 +250,7 @@ class OperatorCommandsIT extends IntegrationTestSupport {
         for (String check : new StockOperations(jdbc).checks()) {
             assertThat(output).containsPattern(check + " +ok");
         }
-        assertThat(output).contains("All 5 checks hold.");
+        assertThat(output).contains("All 7 checks hold.");
     }
 
     @Test
