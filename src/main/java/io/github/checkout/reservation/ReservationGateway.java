@@ -27,8 +27,8 @@ public interface ReservationGateway {
     /**
      * A decision as stored. {@code kind} null: an expiry that announces nothing. {@code userId}, {@code holdKey}
      * (the key of the request that placed the hold), {@code expiresAt} and {@code lines} describe the hold, when
-     * it exists; {@code itemId} is a single-item hold's item, null for a cart's. {@code lines} carry each item's
-     * stock after the decision. {@code replayed}: answered with a decision made before, not decided now.
+     * it exists; {@code itemId} is a single-item hold's item, null for a cart's. {@code lines}, once the hold ended
+     * (confirmed, released, expired), carry each item's stock after its end; null while it is live. {@code replayed}: answered with a decision made before, not decided now.
      */
     record Decision(ReservationOutcome.Kind kind, String errorCode, UUID orderId, UUID userId, String holdKey, UUID itemId,
                     Instant expiresAt, Instant decidedAt, boolean replayed, List<ReservationLine> lines) {

@@ -14,6 +14,7 @@ import java.sql.Timestamp;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.UUID;
 import org.springframework.core.retry.RetryPolicy;
@@ -101,7 +102,10 @@ class JdbcReservationGateway implements ReservationGateway {
         return "NONE".equals(outcome) ? null : ReservationOutcome.Kind.valueOf(outcome);
     }
 
-    /** The hold's lines from the row's parallel arrays; null when the row has none (an unknown hold). */
+    /**
+     * The hold's lines from the row's parallel arrays, once it ended; null for an unknown hold, and for a live one,
+     * whose lines have no stock after their end yet.
+     */
     private static List<ReservationLine> lines(ResultSet rs) throws SQLException {
         Array items = rs.getArray("line_items");
         if (items == null) {
@@ -110,6 +114,9 @@ class JdbcReservationGateway implements ReservationGateway {
         UUID[] item = (UUID[]) items.getArray();
         Integer[] quantity = (Integer[]) rs.getArray("line_quantities").getArray();
         Integer[] stock = (Integer[]) rs.getArray("line_stocks").getArray();
+        if (Arrays.asList(stock).contains(null)) {
+            return null;
+        }
         List<ReservationLine> lines = new ArrayList<>(item.length);
         for (int i = 0; i < item.length; i++) {
             lines.add(new ReservationLine(item[i], quantity[i], stock[i]));
