@@ -143,11 +143,8 @@ begin
     --    deadlock" above. A hold whose time is up gives its stock back before anything is decided, so its items
     --    are locked too when it shares one with the batch (expire_due_holds, R__reservation.sql).
     if exists (select 1 from reservations r where r.status = 'held' and r.expires_at <= now()) then
-        due_items := array(select distinct l.item_id from reservation_lines l
-                           where l.reservation_id in (select r.id from reservations r
-                                                      join reservation_lines x on x.reservation_id = r.id
-                                                      where r.status = 'held' and r.expires_at <= now()
-                                                        and x.item_id = any (p_items)));
+        due_items := array(select distinct i.id from reservations r cross join unnest(r.item_ids) as i(id)
+                           where r.status = 'held' and r.expires_at <= now() and r.item_ids && p_items);
     end if;
     select coalesce(array_agg(l.id order by l.id), '{}'), coalesce(array_agg(l.stock order by l.id), '{}'),
            coalesce(array_agg(l.held order by l.id), '{}')
@@ -371,8 +368,9 @@ begin
     where is_new[x.req] and lines_of[x.req] = x.req;
 
     -- The new holds.
-    insert into reservations (id, idempotency_key, user_id, placed_at, expires_at)
-    select a_res[x.k], x.key, p_users[x.k], a_at[x.k], a_expires[x.k]
+    insert into reservations (id, idempotency_key, user_id, placed_at, expires_at, item_ids)
+    select a_res[x.k], x.key, p_users[x.k], a_at[x.k], a_expires[x.k],
+           array(select m_item[m] from generate_series(first_m[x.k], first_m[x.k] + count_m[x.k] - 1) as m order by 1)
     from unnest(p_keys) with ordinality as x(key, k)
     where is_new[x.k] and a_res[x.k] is not null
     order by a_res[x.k];

@@ -19,6 +19,21 @@
 -- died before its mark committed, or by a second instance) publishes nothing. Only one record's transaction
 -- can commit its offset, so ReservationExpired is committed exactly once per hold.
 
+-- The lines of the given holds, found by the keys that placed them: a single item's hold is its own one line.
+-- What the functions here read; reservation_lines (V9), every line of every hold, is the audit's.
+create or replace function hold_lines(p_ids uuid[])
+    returns table (reservation_id uuid, line_no smallint, item_id uuid, quantity integer)
+    language sql stable as $$
+    select r.id, l.line_no, l.item_id, l.quantity
+    from reservations r
+    cross join lateral (select 1::smallint as line_no, d.item_id, d.quantity
+                        from purchase_decisions d where d.idempotency_key = r.idempotency_key and d.item_id is not null
+                        union all
+                        select p.line_no, p.item_id, p.quantity
+                        from purchase_lines p where p.idempotency_key = r.idempotency_key) l
+    where r.id = any (p_ids)
+$$;
+
 -- Expires every live hold whose expires_at has passed and that has a line on one of p_items and none on any
 -- other item: its stock goes back, one 'hold_expired' ledger row per item. The caller holds the row locks of
 -- p_items (taken in id order). Returns how many holds it expired.
@@ -33,9 +48,7 @@ begin
     select coalesce(array_agg(x.id order by x.id), '{}') into due
     from (select r.id
           from reservations r
-          where r.status = 'held' and r.expires_at <= now()
-            and exists (select 1 from reservation_lines l where l.reservation_id = r.id and l.item_id = any (p_items))
-            and not exists (select 1 from reservation_lines l where l.reservation_id = r.id and l.item_id <> all (p_items))
+          where r.status = 'held' and r.expires_at <= now() and r.item_ids && p_items and r.item_ids <@ p_items
           order by r.id
           for update of r) x;
     if cardinality(due) = 0 then
@@ -45,19 +58,19 @@ begin
     insert into stock_ledger (item_id, delta, held_delta, reason, reservation_ids, balance)
     select b.item_id, b.quantity, -b.quantity, 'hold_expired', b.ids, i.stock + b.quantity
     from (select l.item_id, sum(l.quantity)::integer as quantity, array_agg(l.reservation_id order by l.reservation_id) as ids
-          from reservation_lines l where l.reservation_id = any (due) group by l.item_id) b
+          from hold_lines(due) l group by l.item_id) b
     join items i on i.id = b.item_id
     order by b.item_id;
 
     update items i set stock = i.stock + b.quantity, held = i.held - b.quantity
     from (select l.item_id, sum(l.quantity)::integer as quantity
-          from reservation_lines l where l.reservation_id = any (due) group by l.item_id) b
+          from hold_lines(due) l group by l.item_id) b
     where i.id = b.item_id;
 
     update reservations r set status = 'expired', ended_at = now(), end_stocks = s.stocks
     from (select l.reservation_id, array_agg(i.stock order by l.line_no) as stocks
-          from reservation_lines l join items i on i.id = l.item_id
-          where l.reservation_id = any (due) group by l.reservation_id) s
+          from hold_lines(due) l join items i on i.id = l.item_id
+          group by l.reservation_id) s
     where r.id = s.reservation_id;
     return cardinality(due);
 end;
@@ -81,8 +94,8 @@ begin
     due := array(select r.id from reservations r where r.status = 'held' and r.expires_at <= now()
                  order by r.expires_at limit p_limit);
     if cardinality(due) > 0 then
-        due_items := array(select distinct l.item_id from reservation_lines l where l.reservation_id = any (due)
-                           order by l.item_id);
+        due_items := array(select distinct i.id from reservations r cross join unnest(r.item_ids) as i(id)
+                           where r.id = any (due) order by i.id);
         perform 1 from (select it.id from items it where it.id = any (due_items) order by it.id for update) l;
         perform expire_due_holds(due_items);
     end if;
@@ -118,7 +131,7 @@ create or replace function decide_reservations(p_keys text[], p_kinds text[], p_
     language plpgsql as $$
 declare
     n          integer := cardinality(p_keys);
-    item_ids   uuid[];                   -- the holds' items, in id order
+    locked     uuid[];                   -- the holds' items, in id order, locked
     stocks     integer[];                -- per item: stock and held, kept current
     helds      integer[];
     changed    boolean[];
@@ -139,7 +152,7 @@ declare
     r_count    integer[];
     l_hold     integer[];                -- per line, by hold then line_no: its hold's index, ...
     l_item     uuid[];                   -- its item, ...
-    l_idx      integer[];                -- that item's index in item_ids, ...
+    l_idx      integer[];                -- that item's index in locked, ...
     l_qty      integer[];
     l_stock    integer[];                -- and the item's stock after the hold ended
     pos        integer[];                -- per request: its hold's index in res_ids, ...
@@ -177,14 +190,14 @@ begin
 
     -- 1. The items of the batch's holds, locked in id order; holds among them whose time is up expire now;
     --    then the holds themselves, locked and read.
-    item_ids := array(select distinct l.item_id from reservation_lines l where l.reservation_id = any (p_reservations)
-                      order by l.item_id);
-    perform 1 from (select it.id from items it where it.id = any (item_ids) order by it.id for update) l;
-    perform expire_due_holds(item_ids);
+    locked := array(select distinct i.id from reservations r cross join unnest(r.item_ids) as i(id)
+                      where r.id = any (p_reservations) order by i.id);
+    perform 1 from (select it.id from items it where it.id = any (locked) order by it.id for update) l;
+    perform expire_due_holds(locked);
     select coalesce(array_agg(it.stock order by it.id), '{}'), coalesce(array_agg(it.held order by it.id), '{}')
     into stocks, helds
-    from items it where it.id = any (item_ids);
-    changed := array_fill(false, array[cardinality(item_ids)]);
+    from items it where it.id = any (locked);
+    changed := array_fill(false, array[cardinality(locked)]);
 
     select coalesce(array_agg(r.id order by r.id), '{}'), coalesce(array_agg(r.status order by r.id), '{}'),
            coalesce(array_agg(r.user_id order by r.id), '{}'), coalesce(array_agg(r.idempotency_key order by r.id), '{}'),
@@ -201,10 +214,10 @@ begin
            coalesce(array_agg(x.quantity order by x.h, x.line_no), '{}'),
            coalesce(array_agg(r.end_stocks[x.line_no] order by x.h, x.line_no), '{}')
     into l_hold, l_item, l_idx, l_qty, l_stock
-    from (select l.*, h.h from reservation_lines l
+    from (select l.*, h.h from hold_lines(res_ids) l
           join unnest(res_ids) with ordinality as h(id, h) on h.id = l.reservation_id) x
     join reservations r on r.id = x.reservation_id
-    join unnest(item_ids) with ordinality as it(id, idx) on it.id = x.item_id;
+    join unnest(locked) with ordinality as it(id, idx) on it.id = x.item_id;
 
     select coalesce(array_agg(g.first order by g.h), '{}'), coalesce(array_agg(g.count order by g.h), '{}'),
            coalesce(array_agg(pd.item_id order by g.h), '{}')
@@ -345,11 +358,11 @@ begin
           cross join lateral generate_series(r_first[h], r_first[h] + r_count[h] - 1) as m
           where r_ends[h]
           group by l_item[m], r_status[h]) e
-    join unnest(item_ids, stocks) as s(id, stock) on s.id = e.item
+    join unnest(locked, stocks) as s(id, stock) on s.id = e.item
     order by e.item, e.status desc;
 
     update items it set stock = s.stock, held = s.held
-    from unnest(item_ids, stocks, helds, changed) as s(id, stock, held, changed)
+    from unnest(locked, stocks, helds, changed) as s(id, stock, held, changed)
     where it.id = s.id and s.changed;
 
     update reservations r

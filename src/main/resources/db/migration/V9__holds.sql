@@ -29,11 +29,14 @@ alter table purchase_decisions add constraint purchase_decisions_hold_check
 -- One row per hold, written with its decision. status held until exactly one of confirmed, released or
 -- expired; expires_at moves only while held (extensions). ended_by: the idempotency key of the request that
 -- confirmed or released it. end_stocks: per line (in line order), the item's stock after the hold ended.
--- expiry_sent_at and announced_by make the expiry announced exactly once (R__reservation.sql).
+-- expiry_sent_at and announced_by make the expiry announced exactly once (R__reservation.sql). item_ids: its
+-- items, in id order, so that the holds due on a batch's items are found among the due holds alone, without
+-- reading their lines.
 create table reservations (
     id              uuid        primary key,
     idempotency_key text        not null unique,
     user_id         uuid        not null,
+    item_ids        uuid[]      not null check (cardinality(item_ids) >= 1),
     placed_at       timestamptz not null,
     expires_at      timestamptz not null,
     status          text        not null default 'held' check (status in ('held', 'confirmed', 'released', 'expired')),
