@@ -214,6 +214,10 @@ class HoldFunctionIT extends IntegrationTestSupport {
         assertThat(stockOf(item)).isEqualTo(2);
         assertThat(heldOf(item)).isZero();
         assertThat(orderOf(id)).isEqualTo(first.orderId());
+        assertThat(decideRefund(jdbc, new Refund("refund-" + id, first.orderId(), null, null, "customer_return")).outcome())
+                .as("a confirmed hold is an order like any other: refundable").isEqualTo("ORDER_REFUNDED");
+        assertThat(stockOf(item)).isEqualTo(4);
+        assertThat(orderStatus(first.orderId())).isEqualTo("refunded");
     }
 
     @Test
