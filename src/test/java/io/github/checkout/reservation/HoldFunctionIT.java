@@ -8,6 +8,7 @@ import static io.github.checkout.support.DecideCalls.decideReservation;
 import static io.github.checkout.support.DecideCalls.decideReservations;
 import static io.github.checkout.support.DecideCalls.sweep;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
 import io.github.checkout.support.Concurrently;
@@ -328,6 +329,19 @@ class HoldFunctionIT extends IntegrationTestSupport {
         ReservationAnswer shorter = decideReservation(jdbc, Reservation.extend("extend-shorter-" + id, id, Duration.ofSeconds(1)));
         assertThat(shorter.outcome()).isEqualTo("RESERVATION_EXTENDED");
         assertThat(shorter.expiresAt()).as("an extension never shortens a hold").isEqualTo(expiresAt);
+    }
+
+    @Test
+    void holdDurationsNotOnePerRequest_areRefused_notTakenAsPurchases() {
+        UUID item = newItem(5);
+        assertThatThrownBy(() -> jdbc.sql("""
+                        select * from decide_purchases(:keys, :users, array[false, false], array[1, 2], :items, array[1, 1],
+                                                       array['5 minutes']::interval[], '15 minutes')""")
+                .param("keys", new String[] {"short-a-" + item, "short-b-" + item})
+                .param("users", new UUID[] {UUID.randomUUID(), UUID.randomUUID()})
+                .param("items", new UUID[] {item, item}).query().listOfRows())
+                .as("two requests, one duration: the second would be bought, not held").hasMessageContaining("one length");
+        assertThat(stockOf(item)).isEqualTo(5);
     }
 
     @Test
