@@ -121,7 +121,8 @@ declare
 begin
     if n is distinct from cardinality(p_users) or n is distinct from cardinality(p_carts)
        or cardinality(p_line_of) is distinct from cardinality(p_items)
-       or cardinality(p_line_of) is distinct from cardinality(p_quantities) then
+       or cardinality(p_line_of) is distinct from cardinality(p_quantities)
+       or (p_hold_for is not null and n is distinct from cardinality(p_hold_for)) then
         raise exception 'decide_purchases: the request arrays and the line arrays must each have one length'
             using errcode = 'invalid_parameter_value';
     end if;
