@@ -23,6 +23,7 @@ import java.util.UUID;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.springframework.test.annotation.DirtiesContext;
 import org.springframework.test.context.TestPropertySource;
 import tools.jackson.databind.JsonNode;
 
@@ -31,7 +32,8 @@ import tools.jackson.databind.JsonNode;
  * service's own sweep, through Kafka, every outcome read back by a read_committed consumer and checked against
  * its schema. A hold may live as long as its longest holdFor, so that an extension can pass its limit.
  */
-@TestPropertySource(properties = "checkout.holds.max-lifetime=PT15M")
+@TestPropertySource(properties = {"checkout.holds.max-lifetime=PT15M", "checkout.holds.sweep-interval=PT1S"})
+@DirtiesContext
 class HoldFlowIT extends IntegrationTestSupport {
 
     private static final String RESERVATIONS = "reservation-requests";

@@ -34,14 +34,12 @@ import java.util.stream.IntStream;
 import org.junit.jupiter.api.Test;
 import org.springframework.jdbc.core.simple.JdbcClient;
 import org.springframework.jdbc.datasource.SingleConnectionDataSource;
-import org.springframework.test.context.TestPropertySource;
 
 /**
  * decide_purchases with holds, decide_reservations and sweep_reservations called directly, as the service's role
  * calls them: every hold ends exactly once, confirmed, released or expired, and every expiry is announced once.
  * The service's own sweep stays out of the way: these tests sweep and announce by hand.
  */
-@TestPropertySource(properties = "checkout.holds.sweep-interval=PT1H")
 class HoldFunctionIT extends IntegrationTestSupport {
 
     /** Due almost at once: the tests wait for it on the database's clock. */

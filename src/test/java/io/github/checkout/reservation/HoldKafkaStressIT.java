@@ -22,12 +22,16 @@ import java.util.stream.IntStream;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.springframework.test.annotation.DirtiesContext;
+import org.springframework.test.context.TestPropertySource;
 
 /**
  * The issue's last test, through the topics and the running service with its own sweep: 1,000 buyers ask at once
  * to hold the last 10 units; half of the holds are confirmed, half are left to expire, while the buyers that found
  * nothing keep trying to buy. Every hold ends once, the expired units are bought again, and nothing is oversold.
  */
+@TestPropertySource(properties = "checkout.holds.sweep-interval=PT1S")
+@DirtiesContext
 class HoldKafkaStressIT extends IntegrationTestSupport {
 
     private static final int BUYERS = 1_000;

@@ -34,7 +34,6 @@ import java.util.stream.Collectors;
 import org.junit.jupiter.api.Test;
 import org.springframework.jdbc.core.simple.JdbcClient;
 import org.springframework.jdbc.datasource.SingleConnectionDataSource;
-import org.springframework.test.context.TestPropertySource;
 
 /**
  * 1,000 buyers holding the last 10 units from 8 connections, straight through the database functions: every other
@@ -42,7 +41,6 @@ import org.springframework.test.context.TestPropertySource;
  * buyers left out buy again the units that came back. Nothing oversold, no deadlock, every hold ended once, every
  * expiry returned once for announcement.
  */
-@TestPropertySource(properties = "checkout.holds.sweep-interval=PT1H")
 class HoldStressIT extends IntegrationTestSupport {
 
     private static final int THREADS = 8;

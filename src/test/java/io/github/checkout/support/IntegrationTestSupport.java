@@ -32,7 +32,11 @@ import org.springframework.test.context.DynamicPropertySource;
  * and SQL. After each test the whole database must pass the audit.
  */
 // Ports of its own (0) should a test start a web server: it must not clash with another test's, nor a running service.
-@SpringBootTest(properties = {"checkout.demo.enabled=false", "server.port=0", "management.server.port=0"})
+// The hold sweep of every cached test context would sweep the one shared database, every second, beside the tests
+// that place and end holds themselves: it runs once at start and then hourly. The tests of the service's own sweep
+// set it back to a second, and close their context when done (@DirtiesContext).
+@SpringBootTest(properties = {"checkout.demo.enabled=false", "server.port=0", "management.server.port=0",
+        "checkout.holds.sweep-interval=PT1H"})
 public abstract class IntegrationTestSupport {
 
     protected static final String REQUESTS = "purchase-requests";
