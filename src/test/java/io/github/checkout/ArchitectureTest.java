@@ -9,13 +9,13 @@ import com.tngtech.archunit.core.importer.ImportOption;
 import org.junit.jupiter.api.Test;
 
 /**
- * The purchase and refund cores, and the request package they share, know neither Kafka nor JDBC: adapters
+ * The purchase, refund and reservation cores, and the request package they share, know neither Kafka nor JDBC: adapters
  * depend on them, never the other way round. The service knows neither the embedded default nor the demo.
  */
 class ArchitectureTest {
 
     private static final String[] CORES = {
-        "io.github.checkout.purchase", "io.github.checkout.refund", "io.github.checkout.request"};
+        "io.github.checkout.purchase", "io.github.checkout.refund", "io.github.checkout.reservation", "io.github.checkout.request"};
     private static final String EMBEDDED = "io.github.checkout.embedded..";
     private static final String DEMO = "io.github.checkout.demo..";
 
@@ -32,7 +32,8 @@ class ArchitectureTest {
                 .should().dependOnClassesThat().resideInAnyPackage(
                         "org.apache.kafka..", "org.springframework.kafka..", "org.springframework.jdbc..", "java.sql..",
                         "io.github.checkout.messaging..", "io.github.checkout.purchase.kafka..", "io.github.checkout.purchase.jdbc..",
-                        "io.github.checkout.refund.kafka..", "io.github.checkout.refund.jdbc..")
+                        "io.github.checkout.refund.kafka..", "io.github.checkout.refund.jdbc..",
+                        "io.github.checkout.reservation.kafka..", "io.github.checkout.reservation.jdbc..")
                 .check(classes);
     }
 

@@ -1,6 +1,7 @@
 package io.github.checkout.config;
 
 import jakarta.validation.Valid;
+import jakarta.validation.constraints.AssertTrue;
 import jakarta.validation.constraints.Max;
 import jakarta.validation.constraints.Min;
 import jakarta.validation.constraints.NotBlank;
@@ -23,6 +24,7 @@ public record CheckoutProperties(
         @Valid @NotNull @DefaultValue Batch batch,
         @Valid @NotNull @DefaultValue Retry retry,
         @Valid @NotNull @DefaultValue Groups groups,
+        @Valid @NotNull @DefaultValue Holds holds,
         /* this instance's stable id: its static group membership and transactional ids; unset, the host name and a slot (InstanceId) */
         @Pattern(regexp = "[A-Za-z0-9._-]{1,100}") String instanceId,
         /* a partition that has lag but has not advanced for this long is reported as stalled */
@@ -60,6 +62,13 @@ public record CheckoutProperties(
             @NotBlank @DefaultValue("refund-requests.DLT") String refundRequestsDeadLetter,
             @NotBlank @DefaultValue("order-refunded") String orderRefunded,
             @NotBlank @DefaultValue("refund-rejected") String refundRejected,
+            @NotBlank @DefaultValue("reservation-requests") String reservationRequests,
+            @NotBlank @DefaultValue("reservation-requests.DLT") String reservationRequestsDeadLetter,
+            @NotBlank @DefaultValue("stock-reserved") String stockReserved,
+            @NotBlank @DefaultValue("reservation-released") String reservationReleased,
+            @NotBlank @DefaultValue("reservation-extended") String reservationExtended,
+            @NotBlank @DefaultValue("reservation-expired") String reservationExpired,
+            @NotBlank @DefaultValue("reservation-rejected") String reservationRejected,
             @Min(1) @DefaultValue("4") int partitions) {
     }
 
@@ -88,6 +97,26 @@ public record CheckoutProperties(
     /** One consumer group per path, so that a stall or a rebalance on one never pauses the other. */
     public record Groups(
             @NotBlank @DefaultValue("order-processor") String purchases,
-            @NotBlank @DefaultValue("order-processor-refunds") String refunds) {
+            @NotBlank @DefaultValue("order-processor-refunds") String refunds,
+            @NotBlank @DefaultValue("order-processor-reservations") String reservations) {
+    }
+
+    /**
+     * Holds: stock reserved for a payment window. {@code maxDuration} bounds a {@code holdFor}, placing or extending;
+     * a hold never ends later than {@code maxLifetime} after it was placed. Every {@code sweepInterval} each instance
+     * expires up to {@code sweepBatch} holds whose time is up and sends their ExpireReservation; one sent but not yet
+     * announced after {@code resendAfter} is sent again.
+     */
+    public record Holds(
+            @NotNull @DurationMin(nanos = 1) @DefaultValue("PT15M") Duration maxDuration,
+            @NotNull @DefaultValue("PT1H") Duration maxLifetime,
+            @NotNull @DurationMin(millis = 10) @DefaultValue("PT1S") Duration sweepInterval,
+            @Min(1) @Max(10000) @DefaultValue("1000") int sweepBatch,
+            @NotNull @DurationMin(seconds = 1) @DefaultValue("PT30S") Duration resendAfter) {
+
+        @AssertTrue(message = "max-lifetime must be at least max-duration")
+        public boolean isLifetimeAtLeastMaxDuration() {
+            return maxLifetime == null || maxDuration == null || maxLifetime.compareTo(maxDuration) >= 0;
+        }
     }
 }

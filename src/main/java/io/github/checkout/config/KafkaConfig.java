@@ -28,7 +28,7 @@ import org.springframework.kafka.listener.DefaultAfterRollbackProcessor;
 import org.springframework.kafka.transaction.KafkaAwareTransactionManager;
 import org.springframework.util.backoff.ExponentialBackOff;
 
-/** Topics, and the transactional batch listener container that reads purchase and refund requests. */
+/** Topics, and the transactional batch listener container that reads purchase, refund and reservation requests. */
 @Configuration(proxyBeanMethods = false)
 class KafkaConfig {
 
@@ -37,7 +37,7 @@ class KafkaConfig {
     @Bean(destroyMethod = "close")
     InstanceId instanceId(CheckoutProperties properties) {
         InstanceId id = InstanceId.resolve(properties.instanceId(),
-                List.of(properties.groups().purchases(), properties.groups().refunds()), Path.of(System.getProperty("java.io.tmpdir")));
+                List.of(properties.groups().purchases(), properties.groups().refunds(), properties.groups().reservations()), Path.of(System.getProperty("java.io.tmpdir")));
         log.info("Instance id {}{}", id, id.derived() ? " (host name and the lowest free slot; set checkout.instance-id to choose it)" : "");
         return id;
     }
@@ -55,9 +55,12 @@ class KafkaConfig {
         };
     }
 
-    /** One producer per consumer thread of the purchase and the refund listener, each held for its batch's transaction. */
+    /**
+     * One producer per consumer thread of the purchase, the refund and the reservation listener, each held for its
+     * batch's transaction, and one for the hold sweep's.
+     */
     static int transactionalIds(CheckoutProperties properties) {
-        return 2 * properties.consumerThreads();
+        return 3 * properties.consumerThreads() + 1;
     }
 
     @Bean
@@ -74,7 +77,14 @@ class KafkaConfig {
                 topic(t.refundRequests(), t.partitions()),
                 deadLetterTopic(t.refundRequestsDeadLetter(), t.partitions(), deadLetterBytes),
                 topic(t.orderRefunded(), t.partitions()),
-                topic(t.refundRejected(), t.partitions()));
+                topic(t.refundRejected(), t.partitions()),
+                topic(t.reservationRequests(), t.partitions()),
+                deadLetterTopic(t.reservationRequestsDeadLetter(), t.partitions(), deadLetterBytes),
+                topic(t.stockReserved(), t.partitions()),
+                topic(t.reservationReleased(), t.partitions()),
+                topic(t.reservationExtended(), t.partitions()),
+                topic(t.reservationExpired(), t.partitions()),
+                topic(t.reservationRejected(), t.partitions()));
     }
 
     private static NewTopic topic(String name, int partitions) {

@@ -50,7 +50,7 @@ public class BatchProcessor {
     }
 
     /**
-     * @param path the path the metrics name: {@link Metrics#PURCHASE} or {@link Metrics#REFUND}
+     * @param path the path the metrics name: {@link Metrics#PURCHASE}, {@link Metrics#REFUND} or {@link Metrics#RESERVATION}
      * @param decide decides a list of requests in one database transaction and returns their answers in
      *               order; nothing may be visible outside the database until it returns
      * @param publish sends outcomes into the listener's Kafka transaction
@@ -61,7 +61,7 @@ public class BatchProcessor {
         Tally tally = new Tally();
         List<Request<R>> requests = new ArrayList<>(records.size());
         for (ConsumerRecord<byte[], byte[]> record : records) {
-            RequestReader.Read<R> read = reader.read(record.value());
+            RequestReader.Read<R> read = reader.readRecord(record);
             if (read instanceof RequestReader.Valid<R> valid) {
                 requests.add(new Request<>(record, valid.request()));
             } else if (read instanceof RequestReader.Poison<R> poison) {

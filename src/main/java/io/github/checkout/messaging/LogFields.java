@@ -20,6 +20,7 @@ public final class LogFields {
     public static final String IDEMPOTENCY_KEY = "checkout.idempotency_key";
     public static final String ITEM_ID = "checkout.item_id";
     public static final String ORDER_ID = "checkout.order_id";
+    public static final String RESERVATION_ID = "checkout.reservation_id";
     public static final String TOPIC = "kafka.topic";
     public static final String PARTITION = "kafka.partition";
     public static final String OFFSET = "kafka.offset";

@@ -17,7 +17,7 @@ import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.springframework.stereotype.Component;
 
 /**
- * The meters of the decision path, per {@code path} (purchase, refund): answers by outcome, error code and
+ * The meters of the decision path, per {@code path} (purchase, refund, reservation): answers by outcome, error code and
  * whether replayed, dead letters by reason, batch sizes, Kafka commit times and end-to-end latency.
  *
  * <p>A batch is counted when, and only when, its Kafka transaction commits: the listener thread tallies it
@@ -30,6 +30,7 @@ public class Metrics {
 
     public static final String PURCHASE = "purchase";
     public static final String REFUND = "refund";
+    public static final String RESERVATION = "reservation";
     static final String NONE = "none";
 
     private final MeterRegistry registry;
@@ -41,7 +42,7 @@ public class Metrics {
 
     Metrics(MeterRegistry registry, CheckoutProperties properties) {
         this.registry = registry;
-        for (String path : List.of(PURCHASE, REFUND)) {
+        for (String path : List.of(PURCHASE, REFUND, RESERVATION)) {
             paths.put(path, new PathMeters(registry, path, properties.batch().maxRecords()));
             // Every reason from the start, so that a dashboard shows no dead letters as 0.
             for (RequestReader.Reason reason : RequestReader.Reason.values()) {

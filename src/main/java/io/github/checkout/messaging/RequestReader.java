@@ -9,11 +9,14 @@ import com.networknt.schema.path.NodePath;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
+import java.time.Duration;
+import java.time.format.DateTimeParseException;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.stream.Collectors;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
 import tools.jackson.core.JacksonException;
 import tools.jackson.core.JsonParser;
 import tools.jackson.core.StreamReadFeature;
@@ -57,7 +60,8 @@ public abstract class RequestReader<T> {
 
     /** The JSON fields that name a request, and the log fields they go to. */
     private static final Map<String, String> NAMING = Map.of(
-            "idempotencyKey", LogFields.IDEMPOTENCY_KEY, "itemId", LogFields.ITEM_ID, "orderId", LogFields.ORDER_ID);
+            "idempotencyKey", LogFields.IDEMPOTENCY_KEY, "itemId", LogFields.ITEM_ID, "orderId", LogFields.ORDER_ID,
+            "reservationId", LogFields.RESERVATION_ID);
 
     public enum Reason {
         OVERSIZED("oversized"), MALFORMED_JSON("malformed_json"), SCHEMA_VIOLATION("schema_violation"),
@@ -116,6 +120,38 @@ public abstract class RequestReader<T> {
         return null;
     }
 
+    /**
+     * Thrown by {@link #parse} for a value the schema lets through but which still breaks the contract (a duration
+     * that {@link java.time.Duration#parse} refuses): poison as a {@code schema_violation}, with this message.
+     */
+    protected static final class OutsideSchema extends IllegalArgumentException {
+
+        public OutsideSchema(String message) {
+            super(message);
+        }
+    }
+
+    /**
+     * A duration as {@link Duration#parse} reads it ({@code PT5M}), for a value the schema's pattern let through;
+     * one it refuses ({@code P}, {@code PT}, more hours than it holds) is a schema violation at {@code pointer}.
+     */
+    protected static Duration duration(String pointer, String text) {
+        try {
+            return Duration.parse(text);
+        } catch (DateTimeParseException e) {
+            throw new OutsideSchema(pointer + ": \"" + LogFields.capped(text) + "\" is no ISO-8601 duration java.time.Duration reads ("
+                    + e.getMessage() + ")");
+        }
+    }
+
+    /**
+     * Reads one record. A reader that needs more than the value (the record's coordinates) overrides this;
+     * everything else goes through {@link #read(byte[])}.
+     */
+    public Read<T> readRecord(ConsumerRecord<byte[], byte[]> record) {
+        return read(record.value());
+    }
+
     /** A streaming parser set up like the one the full path reads with: a repeated property is an error. */
     protected final JsonParser createParser(byte[] value) {
         return mapper.createParser(value);
@@ -150,7 +186,8 @@ public abstract class RequestReader<T> {
         try {
             return new Valid<>(parse(node));
         } catch (IllegalArgumentException e) {
-            return new Poison<>(Reason.UNREPRESENTABLE, e.getMessage(), known(node));
+            return new Poison<>(e instanceof OutsideSchema ? Reason.SCHEMA_VIOLATION : Reason.UNREPRESENTABLE, e.getMessage(),
+                    known(node));
         }
     }
 

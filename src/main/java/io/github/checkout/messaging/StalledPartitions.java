@@ -22,6 +22,7 @@ class StalledPartitions implements MeterBinder {
     public void bindTo(MeterRegistry registry) {
         gauge(registry, Metrics.PURCHASE, groups.purchases());
         gauge(registry, Metrics.REFUND, groups.refunds());
+        gauge(registry, Metrics.RESERVATION, groups.reservations());
     }
 
     private void gauge(MeterRegistry registry, String path, String group) {

@@ -9,7 +9,8 @@ public enum ErrorCode {
     IDEMPOTENCY_KEY_REUSED("idempotency_key_reused",
             "this idempotency key was already used for a different user, item or quantity"),
     EMPTY_CART("empty_cart", "a cart needs at least one line"),
-    TOO_MANY_LINES("too_many_lines", "a cart may have at most 50 lines");
+    TOO_MANY_LINES("too_many_lines", "a cart may have at most 50 lines"),
+    INVALID_HOLD("invalid_hold", "holdFor must be longer than zero and at most checkout.holds.max-duration");
 
     private final String code;
     private final String message;

@@ -20,14 +20,20 @@ public interface PurchaseGateway {
      * {@code replayed}: the request was answered with a decision made before, not decided now. For a cart,
      * {@code stock} is null and {@code lines} holds its merged lines (one per item, in the order of first
      * appearance) when the decision is about them: an order, out of stock, or a rejection for an unknown item
-     * or a bad quantity; null otherwise, and always null for a single-item request.
+     * or a bad quantity; null otherwise, and always null for a single-item request. A hold ({@code STOCK_RESERVED})
+     * is told like an order, with {@code reservationId} and {@code expiresAt} (both null otherwise).
      */
     record Decision(PurchaseOutcome.Kind kind, UUID orderId, Integer stock, String errorCode, Instant decidedAt,
-                    boolean replayed, List<Line> lines) {
+                    boolean replayed, List<Line> lines, UUID reservationId, Instant expiresAt) {
+
+        public Decision(PurchaseOutcome.Kind kind, UUID orderId, Integer stock, String errorCode, Instant decidedAt,
+                        boolean replayed, List<Line> lines) {
+            this(kind, orderId, stock, errorCode, decidedAt, replayed, lines, null, null);
+        }
 
         public Decision(PurchaseOutcome.Kind kind, UUID orderId, Integer stock, String errorCode, Instant decidedAt,
                         boolean replayed) {
-            this(kind, orderId, stock, errorCode, decidedAt, replayed, null);
+            this(kind, orderId, stock, errorCode, decidedAt, replayed, null, null, null);
         }
     }
 

@@ -8,10 +8,10 @@ import java.util.UUID;
  * keyed by item id (a cart's by user id), with an {@code eventId} derived from the idempotency key: a replayed decision is
  * published again with the same event id and the same {@code occurredAt}, the time it was first decided.
  */
-public sealed interface PurchaseOutcome permits OrderCreated, OutOfStock, PurchaseRejected {
+public sealed interface PurchaseOutcome permits OrderCreated, StockReserved, OutOfStock, PurchaseRejected {
 
-    /** Which of the three outcomes this is; a {@code switch} over it must name every kind. */
-    enum Kind { ORDER_CREATED, OUT_OF_STOCK, REJECTED }
+    /** Which of the outcomes this is; a {@code switch} over it must name every kind. */
+    enum Kind { ORDER_CREATED, STOCK_RESERVED, OUT_OF_STOCK, REJECTED }
 
     Kind kind();
 

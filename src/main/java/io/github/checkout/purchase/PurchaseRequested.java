@@ -1,6 +1,7 @@
 package io.github.checkout.purchase;
 
 import io.github.checkout.request.IdempotencyKey;
+import java.time.Duration;
 import java.util.List;
 import java.util.Objects;
 import java.util.UUID;
@@ -10,8 +11,11 @@ import java.util.UUID;
  * {@code purchase-requests}. Exactly one of {@code itemId} and {@code lines} is set; a cart's {@code quantity}
  * is 0 (each line has its own). Nothing is range-checked here: an out-of-range quantity, an empty cart or one
  * of too many lines is a business rejection decided and recorded by the database, not a malformed message.
+ * {@code holdFor}, when set, asks for a hold instead of an order: the stock is reserved for that long
+ * ({@code StockReserved}); a duration out of range is the database's {@code invalid_hold}, not poison.
  */
-public record PurchaseRequested(IdempotencyKey idempotencyKey, UUID userId, UUID itemId, int quantity, List<Line> lines) {
+public record PurchaseRequested(IdempotencyKey idempotencyKey, UUID userId, UUID itemId, int quantity, List<Line> lines,
+                                Duration holdFor) {
 
     /** One line of a cart, as sent: lines naming the same item are merged by the database, not here. */
     public record Line(UUID itemId, int quantity) {
@@ -33,6 +37,11 @@ public record PurchaseRequested(IdempotencyKey idempotencyKey, UUID userId, UUID
         lines = lines == null ? null : List.copyOf(lines);
     }
 
+    /** A request to buy now. */
+    public PurchaseRequested(IdempotencyKey idempotencyKey, UUID userId, UUID itemId, int quantity, List<Line> lines) {
+        this(idempotencyKey, userId, itemId, quantity, lines, null);
+    }
+
     /** A single-item request. */
     public PurchaseRequested(IdempotencyKey idempotencyKey, UUID userId, UUID itemId, int quantity) {
         this(idempotencyKey, userId, Objects.requireNonNull(itemId, "itemId"), quantity, null);
@@ -45,5 +54,10 @@ public record PurchaseRequested(IdempotencyKey idempotencyKey, UUID userId, UUID
 
     public boolean isCart() {
         return lines != null;
+    }
+
+    /** The same request, asking to hold the stock for {@code holdFor} (null: buy now). */
+    public PurchaseRequested withHoldFor(Duration holdFor) {
+        return new PurchaseRequested(idempotencyKey, userId, itemId, quantity, lines, holdFor);
     }
 }

@@ -44,6 +44,8 @@ public class PurchaseService {
         return switch (d.kind()) {
             case ORDER_CREATED -> new OrderCreated(eventId(r), key, d.orderId(), r.userId(), r.itemId(), r.quantity(),
                     d.stock(), d.decidedAt());
+            case STOCK_RESERVED -> new StockReserved(eventId(r), key, d.reservationId(), r.userId(), r.itemId(), r.quantity(),
+                    d.stock(), null, d.expiresAt(), d.decidedAt());
             case OUT_OF_STOCK -> new OutOfStock(eventId(r), key, r.userId(), r.itemId(), r.quantity(), d.stock(),
                     d.decidedAt());
             case REJECTED -> new PurchaseRejected(eventId(r, d.errorCode()), key, r.userId(), r.itemId(), d.errorCode(),
@@ -60,8 +62,9 @@ public class PurchaseService {
         List<PurchaseGateway.Line> lines = d.lines() == null ? List.of() : d.lines();
         return switch (d.kind()) {
             case ORDER_CREATED -> new OrderCreated(eventId(r), key, d.orderId(), r.userId(), null, null, null,
-                    lines.stream().map(l -> new OrderCreated.Line(l.itemId(), l.quantity(), l.stock())).toList(),
-                    d.decidedAt());
+                    orderLines(lines), d.decidedAt());
+            case STOCK_RESERVED -> new StockReserved(eventId(r), key, d.reservationId(), r.userId(), null, null, null,
+                    orderLines(lines), d.expiresAt(), d.decidedAt());
             case OUT_OF_STOCK -> new OutOfStock(eventId(r), key, r.userId(), null, null, null,
                     lines.stream().filter(l -> l.quantity() > l.stock())
                             .map(l -> new OutOfStock.Line(l.itemId(), l.quantity(), l.stock())).toList(),
@@ -75,6 +78,10 @@ public class PurchaseService {
         };
     }
 
+    private static List<OrderCreated.Line> orderLines(List<PurchaseGateway.Line> lines) {
+        return lines.stream().map(l -> new OrderCreated.Line(l.itemId(), l.quantity(), l.stock())).toList();
+    }
+
     /**
      * The event id of the decision stored under the request's idempotency key: the same for every
      * replay, so consumers can drop a re-published outcome by its id.
@@ -86,8 +93,8 @@ public class PurchaseService {
     /**
      * A key reused for a different request is answered without touching the stored decision; its
      * rejection gets an id of its own (derived from the key and the conflicting request: its user and its
-     * item and quantity, or its lines as sent), so it is never mistaken for the first decision and is still
-     * stable across redeliveries.
+     * item and quantity, or its lines as sent, and the hold it asks for), so it is never mistaken for the first
+     * decision and is still stable across redeliveries.
      */
     private static UUID eventId(PurchaseRequested r, String code) {
         if (!ErrorCode.IDEMPOTENCY_KEY_REUSED.code().equals(code)) {
@@ -96,7 +103,8 @@ public class PurchaseService {
         String request = r.isCart()
                 ? r.lines().stream().map(l -> l.itemId() + ":" + l.quantity()).collect(Collectors.joining(",", "[", "]"))
                 : r.itemId() + ":" + r.quantity();
-        return nameBased("purchase:" + r.idempotencyKey().value() + ":reused:" + r.userId() + ":" + request);
+        String hold = r.holdFor() == null ? "" : ":hold:" + r.holdFor();
+        return nameBased("purchase:" + r.idempotencyKey().value() + ":reused:" + r.userId() + ":" + request + hold);
     }
 
     private static UUID nameBased(String name) {

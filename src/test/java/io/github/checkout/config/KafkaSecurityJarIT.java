@@ -199,15 +199,19 @@ class KafkaSecurityJarIT {
     static List<Acl> acls(Lane lane) {
         String p = lane.prefix();
         List<Acl> acls = new ArrayList<>();
-        for (String topic : List.of("purchase-requests", "refund-requests")) {
+        for (String topic : List.of("purchase-requests", "refund-requests", "reservation-requests")) {
             acls.add(acl("Read on " + topic, ResourceType.TOPIC, p + "-" + topic, PatternType.LITERAL, AclOperation.READ));
         }
         for (String topic : List.of("order-created", "out-of-stock", "purchase-rejected", "order-refunded", "refund-rejected",
-                "purchase-requests-dead-letter", "refund-requests-dead-letter")) {
+                "purchase-requests-dead-letter", "refund-requests-dead-letter", "stock-reserved", "reservation-released",
+                "reservation-extended", "reservation-expired", "reservation-rejected", "reservation-requests-dead-letter",
+                // The hold sweep sends its expiries there.
+                "reservation-requests")) {
             acls.add(acl("Write on " + topic, ResourceType.TOPIC, p + "-" + topic, PatternType.LITERAL, AclOperation.WRITE));
         }
         acls.add(acl("Read on purchases group", ResourceType.GROUP, lane.purchaseGroup(), PatternType.LITERAL, AclOperation.READ));
         acls.add(acl("Read on refunds group", ResourceType.GROUP, p + "-refunds", PatternType.LITERAL, AclOperation.READ));
+        acls.add(acl("Read on reservations group", ResourceType.GROUP, p + "-reservations", PatternType.LITERAL, AclOperation.READ));
         // The transaction-id-prefix, named after the purchase group; the instance id and a number follow it.
         acls.add(acl("Write on transactional ids", ResourceType.TRANSACTIONAL_ID, lane.purchaseGroup() + "-", PatternType.PREFIXED,
                 AclOperation.WRITE));
@@ -223,7 +227,9 @@ class KafkaSecurityJarIT {
     private static void createTopicsAndGrant(Lane lane, List<Acl> acls) throws Exception {
         try (Admin admin = Admin.create(client(ADMIN, ADMIN_PASSWORD))) {
             admin.createTopics(Stream.of("purchase-requests", "purchase-requests-dead-letter", "order-created", "out-of-stock",
-                            "purchase-rejected", "refund-requests", "refund-requests-dead-letter", "order-refunded", "refund-rejected")
+                            "purchase-rejected", "refund-requests", "refund-requests-dead-letter", "order-refunded", "refund-rejected",
+                            "reservation-requests", "reservation-requests-dead-letter", "stock-reserved", "reservation-released",
+                    "reservation-extended", "reservation-expired", "reservation-rejected")
                     .map(topic -> new NewTopic(lane.prefix() + "-" + topic, lane.partitions(), (short) 1)).toList())
                     .all().get(30, TimeUnit.SECONDS);
             admin.createAcls(acls.stream().map(Acl::binding).toList()).all().get(30, TimeUnit.SECONDS);

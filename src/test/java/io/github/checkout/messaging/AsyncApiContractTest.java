@@ -12,8 +12,15 @@ import io.github.checkout.config.CheckoutProperties;
 import io.github.checkout.purchase.OrderCreated;
 import io.github.checkout.purchase.OutOfStock;
 import io.github.checkout.purchase.PurchaseRejected;
+import io.github.checkout.purchase.StockReserved;
 import io.github.checkout.refund.OrderRefunded;
 import io.github.checkout.refund.RefundRejected;
+import io.github.checkout.reservation.ReservationConfirmed;
+import io.github.checkout.reservation.ReservationExpired;
+import io.github.checkout.reservation.ReservationExtended;
+import io.github.checkout.reservation.ReservationLine;
+import io.github.checkout.reservation.ReservationRejected;
+import io.github.checkout.reservation.ReservationReleased;
 import java.io.IOException;
 import java.io.Reader;
 import java.io.UncheckedIOException;
@@ -93,7 +100,8 @@ class AsyncApiContractTest {
                     messages.keySet().stream().map(name -> channel + "/messages/" + name).toList());
         }
 
-        Set<String> received = Set.of(properties.topics().purchaseRequests(), properties.topics().refundRequests());
+        Set<String> received = Set.of(properties.topics().purchaseRequests(), properties.topics().refundRequests(),
+                properties.topics().reservationRequests());
         Map<String, String> expected = channels().entrySet().stream().collect(toMap(c -> "#/channels/" + c.getKey(),
                 c -> received.contains(map(c.getValue()).get("address")) ? "receive" : "send"));
         assertThat(actions).isEqualTo(expected);
@@ -131,6 +139,7 @@ class AsyncApiContractTest {
         EventPublisher events = new EventPublisher(captured, json);
         UUID item = UUID.randomUUID();
         UUID order = UUID.randomUUID();
+        UUID hold = UUID.randomUUID();
         Instant now = Instant.now();
         publish("io.github.checkout.purchase.kafka.OutcomePublisher", events, List.of(
                 new OrderCreated(UUID.randomUUID(), "k", order, UUID.randomUUID(), item, 1, 9, now),
@@ -142,7 +151,10 @@ class AsyncApiContractTest {
                         List.of(new OutOfStock.Line(item, 2, 1)), now),
                 new PurchaseRejected(UUID.randomUUID(), "c", UUID.randomUUID(), null, "invalid_quantity", "bad quantity",
                         List.of(new PurchaseRejected.Line(item, 0, "invalid_quantity")), now),
-                new PurchaseRejected(UUID.randomUUID(), "c", UUID.randomUUID(), null, "empty_cart", "no lines", null, now)));
+                new PurchaseRejected(UUID.randomUUID(), "c", UUID.randomUUID(), null, "empty_cart", "no lines", null, now),
+                new StockReserved(UUID.randomUUID(), "h", hold, UUID.randomUUID(), item, 2, 7, null, now.plusSeconds(300), now),
+                new StockReserved(UUID.randomUUID(), "h", hold, UUID.randomUUID(), null, null, null,
+                        List.of(new OrderCreated.Line(item, 2, 7)), now.plusSeconds(300), now)));
         publish("io.github.checkout.refund.kafka.RefundOutcomePublisher", events, List.of(
                 new OrderRefunded(UUID.randomUUID(), "r", order, item, 1, 10, now),
                 new OrderRefunded(UUID.randomUUID(), "r", order, null, 1002, null,
@@ -150,6 +162,17 @@ class AsyncApiContractTest {
                 new RefundRejected(UUID.randomUUID(), "r", order, item, "line_not_found", "no such line", now),
                 new RefundRejected(UUID.randomUUID(), "r", order, item, "already_refunded", "nothing left", now),
                 new RefundRejected(UUID.randomUUID(), "r", UUID.randomUUID(), null, "order_not_found", "no such order", now)));
+
+        List<ReservationLine> lines = List.of(new ReservationLine(item, 2, 9), new ReservationLine(UUID.randomUUID(), 1, 1));
+        publish("io.github.checkout.reservation.kafka.ReservationOutcomePublisher", events, List.of(
+                new ReservationConfirmed(new OrderCreated(UUID.randomUUID(), "c", order, hold, UUID.randomUUID(), item, 2, 7,
+                        null, now)),
+                new ReservationConfirmed(new OrderCreated(UUID.randomUUID(), "c", order, hold, UUID.randomUUID(), null, null,
+                        null, List.of(new OrderCreated.Line(item, 2, 7)), now)),
+                new ReservationReleased(UUID.randomUUID(), "r", hold, UUID.randomUUID(), lines, now),
+                new ReservationExtended(UUID.randomUUID(), "e", hold, UUID.randomUUID(), now.plusSeconds(300), now),
+                new ReservationExpired(UUID.randomUUID(), "h", hold, UUID.randomUUID(), lines, now, now),
+                new ReservationRejected(UUID.randomUUID(), "c", hold, "reservation_expired", "too late", now)));
 
         Set<String> sentTo = new HashSet<>();
         for (ProducerRecord<byte[], byte[]> record : captured.sent) {
@@ -169,14 +192,18 @@ class AsyncApiContractTest {
                     .filter(field -> value.hasNonNull(field)).findFirst().orElseThrow();
             assertThat(text(record.key())).as(record.topic() + " key").isEqualTo(value.get(keyField).asString());
         }
-        assertThat(sentTo).isEqualTo(Set.of(properties.topics().orderCreated(), properties.topics().outOfStock(),
-                properties.topics().purchaseRejected(), properties.topics().orderRefunded(), properties.topics().refundRejected()));
+        CheckoutProperties.Topics t = properties.topics();
+        assertThat(sentTo).isEqualTo(Set.of(t.orderCreated(), t.outOfStock(), t.purchaseRejected(), t.orderRefunded(),
+                t.refundRejected(), t.stockReserved(), t.reservationReleased(), t.reservationExtended(), t.reservationExpired(),
+                t.reservationRejected()));
     }
 
     @Test
     void deadLettersCarryExactlyTheDocumentedHeaders_andEveryReasonTheCodeGives() {
         Map<String, Object> headers = map(resolveAll(onlyMessage(properties.topics().purchaseRequestsDeadLetter()).get("headers")));
         assertThat(onlyMessage(properties.topics().refundRequestsDeadLetter())).isEqualTo(
+                onlyMessage(properties.topics().purchaseRequestsDeadLetter()));
+        assertThat(onlyMessage(properties.topics().reservationRequestsDeadLetter())).isEqualTo(
                 onlyMessage(properties.topics().purchaseRequestsDeadLetter()));
         Schema schema = draft7.getSchema(json.valueToTree(headers));
 

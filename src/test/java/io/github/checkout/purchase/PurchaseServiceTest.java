@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import io.github.checkout.messaging.RequestReader;
 import io.github.checkout.request.IdempotencyKey;
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
 import java.util.UUID;
@@ -173,6 +174,41 @@ class PurchaseServiceTest {
         assertThatThrownBy(() -> new PurchaseRequested(key, USER, null, 0, null)).isInstanceOf(IllegalArgumentException.class);
         assertThat(PurchaseRequested.cart(key, USER, List.of()).isCart()).isTrue();
         assertThat(new PurchaseRequested(key, USER, ITEM, 1).isCart()).isFalse();
+    }
+
+    @Test
+    void aHold_isStockReserved_withItsReservationAndEnd_singleItemOrCart() {
+        UUID hold = UUID.randomUUID();
+        Instant expires = DECIDED_AT.plusSeconds(300);
+        var single = new PurchaseRequested(new IdempotencyKey("hold-1"), USER, ITEM, 2).withHoldFor(Duration.ofMinutes(5));
+        var cart = PurchaseRequested.cart(new IdempotencyKey("hold-2"), USER, List.of(new PurchaseRequested.Line(ITEM, 2)))
+                .withHoldFor(Duration.ofMinutes(5));
+
+        var reservedItem = PurchaseService.toOutcome(single, new PurchaseGateway.Decision(PurchaseOutcome.Kind.STOCK_RESERVED, null, 3,
+                null, DECIDED_AT, false, null, hold, expires));
+        var reservedCart = PurchaseService.toOutcome(cart, new PurchaseGateway.Decision(PurchaseOutcome.Kind.STOCK_RESERVED, null, null,
+                null, DECIDED_AT, false, List.of(new PurchaseGateway.Line(ITEM, 2, 3, null)), hold, expires));
+
+        assertThat(reservedItem).isEqualTo(new StockReserved(PurchaseService.eventId(single), "hold-1", hold, USER, ITEM, 2, 3, null,
+                expires, DECIDED_AT));
+        assertThat(reservedCart).isEqualTo(new StockReserved(PurchaseService.eventId(cart), "hold-2", hold, USER, null, null, null,
+                List.of(new OrderCreated.Line(ITEM, 2, 3)), expires, DECIDED_AT));
+        assertValid("stock-reserved", reservedItem);
+        assertValid("stock-reserved", reservedCart);
+        assertThat(PurchaseService.toOutcome(single, rejected("invalid_hold"))).isInstanceOfSatisfying(PurchaseRejected.class,
+                r -> assertThat(r.message()).isEqualTo(ErrorCode.INVALID_HOLD.message()));
+    }
+
+    @Test
+    void aKeyReusedForAnotherHold_isRejectedUnderAnIdOfItsOwn() {
+        var reused = rejected("idempotency_key_reused");
+        var buyNow = new PurchaseRequested(new IdempotencyKey("hold-3"), USER, ITEM, 1);
+
+        UUID fiveMinutes = PurchaseService.toOutcome(buyNow.withHoldFor(Duration.ofMinutes(5)), reused).eventId();
+
+        assertThat(fiveMinutes).isNotEqualTo(PurchaseService.toOutcome(buyNow, reused).eventId())
+                .isNotEqualTo(PurchaseService.toOutcome(buyNow.withHoldFor(Duration.ofMinutes(6)), reused).eventId())
+                .isEqualTo(PurchaseService.toOutcome(buyNow.withHoldFor(Duration.ofMinutes(5)), reused).eventId());
     }
 
     private static PurchaseGateway.Decision cartDecision(PurchaseOutcome.Kind kind, UUID order, String code,

@@ -32,11 +32,18 @@ public final class OutcomeCollector {
     public static final String REFUND_REJECTED = "refund-rejected";
     public static final String DEAD_LETTER = "purchase-requests.DLT";
     public static final String REFUND_DEAD_LETTER = "refund-requests.DLT";
+    public static final String STOCK_RESERVED = "stock-reserved";
+    public static final String RESERVATION_RELEASED = "reservation-released";
+    public static final String RESERVATION_EXTENDED = "reservation-extended";
+    public static final String RESERVATION_EXPIRED = "reservation-expired";
+    public static final String RESERVATION_REJECTED = "reservation-rejected";
+    public static final String RESERVATION_DEAD_LETTER = "reservation-requests.DLT";
 
     /** Every outcome topic; each one's schema is {@code schemas/<topic>.schema.json}. */
     private static final List<String> OUTCOME_TOPICS = List.of(
-            ORDER_CREATED, OUT_OF_STOCK, PURCHASE_REJECTED, ORDER_REFUNDED, REFUND_REJECTED);
-    private static final List<String> DEAD_LETTER_TOPICS = List.of(DEAD_LETTER, REFUND_DEAD_LETTER);
+            ORDER_CREATED, OUT_OF_STOCK, PURCHASE_REJECTED, ORDER_REFUNDED, REFUND_REJECTED, STOCK_RESERVED,
+            RESERVATION_RELEASED, RESERVATION_EXTENDED, RESERVATION_EXPIRED, RESERVATION_REJECTED);
+    private static final List<String> DEAD_LETTER_TOPICS = List.of(DEAD_LETTER, REFUND_DEAD_LETTER, RESERVATION_DEAD_LETTER);
 
     private static OutcomeCollector shared;
 

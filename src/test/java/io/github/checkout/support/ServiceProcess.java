@@ -255,12 +255,15 @@ public final class ServiceProcess implements AutoCloseable {
         public List<String> arguments() {
             List<String> arguments = new ArrayList<>();
             for (String topic : List.of("purchase-requests", "purchase-requests-dead-letter", "order-created", "out-of-stock",
-                    "purchase-rejected", "refund-requests", "refund-requests-dead-letter", "order-refunded", "refund-rejected")) {
+                    "purchase-rejected", "refund-requests", "refund-requests-dead-letter", "order-refunded", "refund-rejected",
+                    "reservation-requests", "reservation-requests-dead-letter", "stock-reserved", "reservation-released",
+                    "reservation-extended", "reservation-expired", "reservation-rejected")) {
                 arguments.add("--checkout.topics." + topic + "=" + prefix + "-" + topic);
             }
             arguments.add("--checkout.topics.partitions=" + partitions);
             arguments.add("--checkout.groups.purchases=" + purchaseGroup());
             arguments.add("--checkout.groups.refunds=" + prefix + "-refunds");
+            arguments.add("--checkout.groups.reservations=" + prefix + "-reservations");
             return arguments;
         }
 

@@ -1,5 +1,6 @@
 package io.github.checkout.purchase.jdbc;
 
+import io.github.checkout.config.CheckoutProperties;
 import io.github.checkout.purchase.PurchaseGateway;
 import io.github.checkout.purchase.PurchaseGateway.Line;
 import io.github.checkout.purchase.PurchaseOutcome;
@@ -11,6 +12,7 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Timestamp;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.UUID;
@@ -37,11 +39,15 @@ class JdbcPurchaseGateway implements PurchaseGateway {
             .maxRetries(3).delay(Duration.ofMillis(5)).jitter(Duration.ofMillis(5))
             .build());
 
+    private static final Duration CENTURY = Duration.ofDays(36525);
+
     private final JdbcClient jdbc;
     private final Timer calls;
+    private final Duration maxHold;
 
-    JdbcPurchaseGateway(JdbcClient jdbc, MeterRegistry registry) {
+    JdbcPurchaseGateway(JdbcClient jdbc, MeterRegistry registry, CheckoutProperties properties) {
         this.jdbc = jdbc;
+        this.maxHold = properties.holds().maxDuration();
         this.calls = Timer.builder("checkout.database.calls")
                 .description("Time in one call of the function that decides a batch, failed calls included")
                 .tag("path", "purchase").tag("function", "decide_purchases")
@@ -70,8 +76,9 @@ class JdbcPurchaseGateway implements PurchaseGateway {
         // Runs in autocommit mode: the function's single statement is its own transaction.
         return jdbc.sql("""
                         select outcome, order_id, stock, error_code, decided_at, replayed,
-                               line_items, line_quantities, line_stocks, line_errors
-                        from decide_purchases(:keys, :users, :carts, :lineOf, :items, :quantities)
+                               line_items, line_quantities, line_stocks, line_errors, reservation_id, expires_at
+                        from decide_purchases(:keys, :users, :carts, :lineOf, :items, :quantities,
+                                              :holdFor::interval[], :maxHold::interval)
                         order by ordinal""")
                 .param("keys", requests.stream().map(r -> r.idempotencyKey().value()).toArray(String[]::new))
                 .param("users", requests.stream().map(PurchaseRequested::userId).toArray(UUID[]::new))
@@ -79,6 +86,8 @@ class JdbcPurchaseGateway implements PurchaseGateway {
                 .param("lineOf", lineOf.toArray(Integer[]::new))
                 .param("items", items.toArray(UUID[]::new))
                 .param("quantities", quantities.toArray(Integer[]::new))
+                .param("holdFor", requests.stream().map(r -> interval(r.holdFor())).toArray(String[]::new))
+                .param("maxHold", interval(maxHold))
                 .query((rs, n) -> new Decision(
                         PurchaseOutcome.Kind.valueOf(rs.getString("outcome")),
                         rs.getObject("order_id", UUID.class),
@@ -86,7 +95,9 @@ class JdbcPurchaseGateway implements PurchaseGateway {
                         rs.getString("error_code"),
                         rs.getObject("decided_at", Timestamp.class).toInstant(),
                         rs.getBoolean("replayed"),
-                        lines(rs)))
+                        lines(rs),
+                        rs.getObject("reservation_id", UUID.class),
+                        instant(rs.getObject("expires_at", Timestamp.class))))
                 .list();
     }
 
@@ -104,6 +115,22 @@ class JdbcPurchaseGateway implements PurchaseGateway {
             lines.add(new Line(items[i], quantities[i], stocks == null ? null : stocks[i], errors == null ? null : errors[i]));
         }
         return lines;
+    }
+
+    /**
+     * A duration as PostgreSQL reads an interval: its ISO-8601 form ({@code PT5M}). Beyond a century either way it
+     * is a century, which PostgreSQL can hold, and which is as far out of any hold's range as the duration asked.
+     */
+    static String interval(Duration duration) {
+        if (duration == null) {
+            return null;
+        }
+        return (duration.compareTo(CENTURY) > 0 ? CENTURY : duration.compareTo(CENTURY.negated()) < 0 ? CENTURY.negated() : duration)
+                .toString();
+    }
+
+    private static Instant instant(Timestamp timestamp) {
+        return timestamp == null ? null : timestamp.toInstant();
     }
 
     private static <T> T array(ResultSet rs, String column, Class<T> type) throws SQLException {

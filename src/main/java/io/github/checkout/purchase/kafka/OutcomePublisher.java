@@ -27,6 +27,7 @@ class OutcomePublisher {
         for (PurchaseOutcome outcome : outcomes) {
             String topic = switch (outcome.kind()) {
                 case ORDER_CREATED -> topics.orderCreated();
+                case STOCK_RESERVED -> topics.stockReserved();
                 case OUT_OF_STOCK -> topics.outOfStock();
                 case REJECTED -> topics.purchaseRejected();
             };

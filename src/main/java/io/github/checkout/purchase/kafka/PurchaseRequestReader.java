@@ -21,7 +21,8 @@ import tools.jackson.databind.JsonNode;
  * Reads a {@link PurchaseRequested}, one item or a cart, checked against
  * {@code schemas/purchase-requested.schema.json}. A quantity that is an integer but out of range is not
  * poison: it is answered with {@code invalid_quantity}; nor is a cart of no lines or of more than 50
- * ({@code empty_cart}, {@code too_many_lines}). {@code requestedAt} is the sender's own: any value passes, and it
+ * ({@code empty_cart}, {@code too_many_lines}); nor is a {@code holdFor} out of range ({@code invalid_hold}), while one
+ * that {@link java.time.Duration#parse} refuses is. {@code requestedAt} is the sender's own: any value passes, and it
  * is not read.
  */
 @Component
@@ -35,6 +36,11 @@ public class PurchaseRequestReader extends RequestReader<PurchaseRequested> {
 
     @Override
     protected PurchaseRequested parse(JsonNode node) {
+        PurchaseRequested request = parseBuyNow(node);
+        return node.has("holdFor") ? request.withHoldFor(duration("/holdFor", node.get("holdFor").asString())) : request;
+    }
+
+    private static PurchaseRequested parseBuyNow(JsonNode node) {
         IdempotencyKey key = new IdempotencyKey(node.get("idempotencyKey").asString());
         UUID user = UUID.fromString(node.get("userId").asString());
         if (node.has("lines")) {

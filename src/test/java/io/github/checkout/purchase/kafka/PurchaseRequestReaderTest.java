@@ -11,6 +11,7 @@ import io.github.checkout.purchase.PurchaseRequested;
 import io.github.checkout.request.IdempotencyKey;
 import io.github.checkout.support.ReaderProperties;
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.util.Collections;
 import java.util.List;
 import java.util.Map;
@@ -200,6 +201,46 @@ class PurchaseRequestReaderTest {
     /** A cart of the given lines (JSON, comma-separated), key "c", with more top-level fields appended. */
     private static String cart(String lines, String more) {
         return "{\"idempotencyKey\":\"c\",\"userId\":\"%s\",\"lines\":[%s]%s}".formatted(USER, lines, more);
+    }
+
+    @Test
+    void holdFor_asksForAHold_ofOneItemOrACart() {
+        assertThat(valid(read("{\"idempotencyKey\":\"k\",\"userId\":\"%s\",\"itemId\":\"%s\",\"holdFor\":\"PT5M\"}"
+                .formatted(USER, ITEM)))).isEqualTo(new PurchaseRequested(new IdempotencyKey("k"), USER, ITEM, 1, null,
+                Duration.ofMinutes(5)));
+        assertThat(valid(read("{\"idempotencyKey\":\"k\",\"userId\":\"%s\",\"lines\":[{\"itemId\":\"%s\",\"quantity\":2}],\"holdFor\":\"PT0.5S\"}"
+                .formatted(USER, ITEM)))).isEqualTo(PurchaseRequested.cart(new IdempotencyKey("k"), USER,
+                List.of(new PurchaseRequested.Line(ITEM, 2))).withHoldFor(Duration.ofMillis(500)));
+        assertThat(valid(read("{\"idempotencyKey\":\"k\",\"userId\":\"%s\",\"itemId\":\"%s\"}".formatted(USER, ITEM))).holdFor())
+                .as("absent: buy now").isNull();
+    }
+
+    @Test
+    void holdForOutOfRange_isNotPoisonButLeftToTheDecision() {
+        for (String holdFor : new String[] {"PT0S", "PT-5M", "P30D"}) {
+            assertThat(valid(read("{\"idempotencyKey\":\"k\",\"userId\":\"%s\",\"itemId\":\"%s\",\"holdFor\":\"%s\"}"
+                    .formatted(USER, ITEM, holdFor))).holdFor()).isEqualTo(Duration.parse(holdFor));
+        }
+    }
+
+    @Test
+    void holdForThatIsNoDuration_isASchemaViolationSayingSo() {
+        for (String holdFor : new String[] {"\"5 minutes\"", "\"P1M\"", "300", "\"\""}) {
+            assertThat(read("{\"idempotencyKey\":\"k\",\"userId\":\"%s\",\"itemId\":\"%s\",\"holdFor\":%s}"
+                    .formatted(USER, ITEM, holdFor))).as(holdFor).isInstanceOfSatisfying(Poison.class, p -> {
+                        assertThat(p.reason()).isEqualTo(Reason.SCHEMA_VIOLATION);
+                        assertThat(p.detail()).contains("/holdFor");
+                    });
+        }
+        for (String holdFor : new String[] {"P", "PT", "PT9999999999999999999H"}) {
+            assertThat(read("{\"idempotencyKey\":\"k\",\"userId\":\"%s\",\"itemId\":\"%s\",\"holdFor\":\"%s\"}"
+                    .formatted(USER, ITEM, holdFor))).as(holdFor).isInstanceOfSatisfying(Poison.class, p -> {
+                        assertThat(p.reason()).isEqualTo(Reason.SCHEMA_VIOLATION);
+                        assertThat(p.detail()).startsWith("/holdFor: \"" + holdFor
+                                + "\" is no ISO-8601 duration java.time.Duration reads (Text cannot be parsed to a Duration");
+                        assertThat(p.known()).containsEntry(LogFields.IDEMPOTENCY_KEY, "k");
+                    });
+        }
     }
 
     private static PurchaseRequested valid(RequestReader.Read<PurchaseRequested> read) {
