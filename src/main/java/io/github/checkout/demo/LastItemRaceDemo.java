@@ -35,8 +35,9 @@ import org.springframework.stereotype.Component;
 /**
  * On the embedded default: puts one item with stock 1 on sale, lets {@code --buyers=N} buyers (2 by
  * default) send their purchase requests at the same instant over all partitions, waits until every
- * request is decided and prints what happened. Exits afterwards unless {@code --serve} is given: then
- * it stays on as a playground and prints how to reach it.
+ * request is decided and prints what happened. With {@code --hold}, shows a hold expiring and its stock
+ * bought by the next buyer instead ({@link HoldExpiryDemo}). Exits afterwards unless {@code --serve} is given:
+ * then it stays on as a playground and prints how to reach it.
  */
 @Component
 @ConditionalOnProperty(name = {"checkout.embedded", "checkout.demo.enabled"}, havingValue = "true", matchIfMissing = false)
@@ -59,6 +60,14 @@ class LastItemRaceDemo implements ApplicationRunner {
 
     @Override
     public void run(ApplicationArguments args) throws Exception {
+        if (args.containsOption("hold")) {
+            boolean asTold = new HoldExpiryDemo(jdbc, kafka, topics).run();
+            if (!args.containsOption("serve")) {
+                System.exit(SpringApplication.exit(context, () -> asTold ? 0 : 1));
+            }
+            System.out.print(playground());
+            return;
+        }
         int buyers = args.containsOption("buyers") ? Integer.parseInt(args.getOptionValues("buyers").get(0)) : 2;
         if (buyers < 1) {
             throw new IllegalArgumentException("--buyers must be at least 1");
@@ -70,7 +79,7 @@ class LastItemRaceDemo implements ApplicationRunner {
         int orders = 0;
         int outOfStock = 0;
         int other = 0;
-        try (KafkaConsumer<String, String> outcomes = outcomeConsumer();
+        try (KafkaConsumer<String, String> outcomes = consumer(kafka, "last-item-race-demo");
              ProgressBar progress = new ProgressBarBuilder().setTaskName("Deciding").setInitialMax(buyers).build()) {
             // From the earliest offset: the item is new, so every outcome for it is read however long joining takes.
             outcomes.subscribe(List.of(topics.orderCreated(), topics.outOfStock(), topics.purchaseRejected()));
@@ -181,14 +190,7 @@ class LastItemRaceDemo implements ApplicationRunner {
 
     /** Each buyer on a thread of its own, released together, spread over every partition as careless keys would. */
     private void fireAtOnce(UUID item, int buyers) throws InterruptedException {
-        Map<String, Object> config = kafka.buildProducerProperties();
-        config.remove(ProducerConfig.TRANSACTIONAL_ID_CONFIG);
-        config.put(ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, StringSerializer.class);
-        config.put(ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, StringSerializer.class);
-        // The topics were created a moment ago: with one batch in flight, a retry while a partition's
-        // leader is being elected cannot leave the idempotent producer's sequence numbers out of order.
-        config.put(ProducerConfig.MAX_IN_FLIGHT_REQUESTS_PER_CONNECTION, 1);
-        try (var producer = new KafkaProducer<String, String>(config)) {
+        try (var producer = producer(kafka)) {
             int partitions = producer.partitionsFor(topics.purchaseRequests()).size();
             CountDownLatch start = new CountDownLatch(1);
             CountDownLatch sent = new CountDownLatch(buyers);
@@ -222,9 +224,22 @@ class LastItemRaceDemo implements ApplicationRunner {
         }
     }
 
-    private KafkaConsumer<String, String> outcomeConsumer() {
+    /** A plain producer of JSON strings, not transactional: the demo's buyers. */
+    static KafkaProducer<String, String> producer(KafkaProperties kafka) {
+        Map<String, Object> config = kafka.buildProducerProperties();
+        config.remove(ProducerConfig.TRANSACTIONAL_ID_CONFIG);
+        config.put(ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, StringSerializer.class);
+        config.put(ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, StringSerializer.class);
+        // The topics were created a moment ago: with one batch in flight, a retry while a partition's
+        // leader is being elected cannot leave the idempotent producer's sequence numbers out of order.
+        config.put(ProducerConfig.MAX_IN_FLIGHT_REQUESTS_PER_CONNECTION, 1);
+        return new KafkaProducer<>(config);
+    }
+
+    /** A read_committed reader of outcomes from the earliest offset, in a group of its own. */
+    static KafkaConsumer<String, String> consumer(KafkaProperties kafka, String name) {
         Map<String, Object> config = kafka.buildConsumerProperties();
-        config.put(ConsumerConfig.GROUP_ID_CONFIG, "last-item-race-demo-" + UUID.randomUUID());
+        config.put(ConsumerConfig.GROUP_ID_CONFIG, name + "-" + UUID.randomUUID());
         config.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
         config.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class);
         config.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class);

@@ -76,13 +76,23 @@ class OperatorCommandsIT extends IntegrationTestSupport {
             // Held units that no hold accounts for, neither live holds nor the ledger.
             UUID heldByNothing = item(db, 1);
             db.sql("update items set held = 1 where id = :item").param("item", heldByNothing).update();
+            // A hold released, then ended a second time: its release copied in the ledger, then a correction that
+            // keeps the stock equal to the ledger.
+            UUID endedTwiceItem = item(db, 2);
+            UUID endedTwice = releasedHold(db, endedTwiceItem);
+            db.sql("""
+                    insert into stock_ledger (item_id, delta, held_delta, reason, reservation_ids, balance)
+                    select item_id, delta, held_delta, reason, reservation_ids, balance + delta from stock_ledger
+                    where :hold = any (reservation_ids) and reason = 'hold_released'""").param("hold", endedTwice).update();
+            db.sql("insert into stock_ledger (item_id, delta, reason, operator, balance) values (:item, -1, 'correction', 'test', 2)")
+                    .param("item", endedTwiceItem).update();
 
             List<StockOperations.Violation> violations = new StockOperations(db).audit();
             assertThat(violations).map(StockOperations.Violation::check).containsExactlyInAnyOrder(
                     "stock_equals_ledger", "stock_equals_ledger", "stock_never_negative", "refunds_within_order", "refunds_within_order",
                     "one_decision_per_request", "one_decision_per_request", "one_decision_per_request",
                     "one_decision_per_request", "cart_lines", "cart_lines", "holds", "holds",
-                    "stock_conserved", "stock_conserved", "stock_conserved", "stock_conserved");
+                    "holds", "holds", "stock_conserved", "stock_conserved", "stock_conserved", "stock_conserved", "stock_conserved");
             assertThat(violations).anySatisfy(v -> assertThat(v.detail()).contains(bogusRow.toString(), "adds up to 4"))
                     .anySatisfy(v -> assertThat(v.detail()).contains(wentNegative.toString(), "-100"))
                     .anySatisfy(v -> assertThat(v.detail()).contains(wrongBalance.toString(), "says the stock after it is 5", "add up to 2"))
@@ -98,14 +108,18 @@ class OperatorCommandsIT extends IntegrationTestSupport {
                     .anySatisfy(v -> assertThat(v.detail()).isEqualTo("item " + heldByNothing + " has 1 held but its live holds add up to 0"))
                     .anySatisfy(v -> assertThat(v.detail()).isEqualTo("item " + heldByNothing + " has 1 held but its ledger's held_delta adds up to 0"))
                     .anySatisfy(v -> assertThat(v.detail()).isEqualTo("item " + heldByNothing
-                            + ": stock 1 + held 1 + sold 0 - refunded 0 = 2, but initial and restocked add up to 1"));
+                            + ": stock 1 + held 1 + sold 0 - refunded 0 = 2, but initial and restocked add up to 1"))
+                    .anySatisfy(v -> assertThat(v.detail()).isEqualTo("hold " + endedTwice + " is released, but its line of item "
+                            + endedTwiceItem + " has 2 ending rows in the ledger (hold_released, hold_released)"))
+                    .anySatisfy(v -> assertThat(v.detail()).isEqualTo("item " + endedTwiceItem
+                            + " has 0 held but its ledger's held_delta adds up to -1"));
 
             var out = new ByteArrayOutputStream();
             int exit = new OperatorCommands(new StockOperations(db), new PrintStream(out, true, StandardCharsets.UTF_8),
                     System.err).execute("audit");
             assertThat(exit).isEqualTo(OperatorCommands.FAILED);
             String report = out.toString(StandardCharsets.UTF_8);
-            assertThat(report).contains("17 violation(s) found.", "stock_equals_ledger: item " + bogusRow,
+            assertThat(report).contains("20 violation(s) found.", "stock_equals_ledger: item " + bogusRow,
                     "one_decision_per_request: order " + soldTwice, "cart_lines: cart order " + cartTotal);
             assertThat(report.lines().filter(line -> line.contains(" ok"))).isEmpty();
         } finally {
@@ -200,6 +214,16 @@ class OperatorCommandsIT extends IntegrationTestSupport {
             // Held units that no hold accounts for, neither live holds nor the ledger.
             UUID heldByNothing = item(db, 1);
             db.sql("update items set held = 1 where id = :item").param("item", heldByNothing).update();
+            // A hold released, then ended a second time: its release copied in the ledger, then a correction that
+            // keeps the stock equal to the ledger.
+            UUID endedTwiceItem = item(db, 2);
+            UUID endedTwice = releasedHold(db, endedTwiceItem);
+            db.sql("""
+                    insert into stock_ledger (item_id, delta, held_delta, reason, reservation_ids, balance)
+                    select item_id, delta, held_delta, reason, reservation_ids, balance + delta from stock_ledger
+                    where :hold = any (reservation_ids) and reason = 'hold_released'""").param("hold", endedTwice).update();
+            db.sql("insert into stock_ledger (item_id, delta, reason, operator, balance) values (:item, -1, 'correction', 'test', 2)")
+                    .param("item", endedTwiceItem).update();
 
             List<StockOperations.Violation> violations = new StockOperations(db).audit();
             assertThat(violations).map(v -> v.check() + ": " + v.detail()).anySatisfy(v -> assertThat(v).contains(
@@ -295,6 +319,20 @@ class OperatorCommandsIT extends IntegrationTestSupport {
                                                               array[:first, :second]::uuid[], array[:q1, :q2])""")
                 .param("key", "audit-cart-" + UUID.randomUUID()).param("first", first).param("second", second)
                 .param("q1", firstQuantity).param("q2", secondQuantity).query(UUID.class).single();
+    }
+
+    /** A hold of one unit, placed and released through the functions; returns the hold's id. */
+    private static UUID releasedHold(JdbcClient db, UUID item) {
+        UUID hold = db.sql("""
+                        select reservation_id from decide_purchases(array[:key], array[gen_random_uuid()], array[false], array[1],
+                                                                    array[:item]::uuid[], array[1], array['PT5M']::interval[], 'PT15M')""")
+                .param("key", "audit-hold-" + UUID.randomUUID()).param("item", item).query(UUID.class).single();
+        assertThat(db.sql("""
+                        select outcome from decide_reservations(array[:key], array['release'], array[:hold]::uuid[],
+                                                                array[null]::interval[], array[null], 'PT15M', 'PT1H')""")
+                .param("key", "audit-release-" + UUID.randomUUID()).param("hold", hold).query(String.class).single())
+                .isEqualTo("RESERVATION_RELEASED");
+        return hold;
     }
 
     private static UUID order(JdbcClient db, UUID item, int quantity) {

@@ -36,15 +36,15 @@ class PurchaseFlowIT extends IntegrationTestSupport {
     }
 
     @Test
-    void purchasesAndRefundsConsumeInConsumerGroupsOfTheirOwn(@Autowired KafkaListenerEndpointRegistry listeners) {
-        assertThat(listeners.getListenerContainers()).hasSize(2)
+    void purchasesRefundsAndHoldsConsumeInConsumerGroupsOfTheirOwn(@Autowired KafkaListenerEndpointRegistry listeners) {
+        assertThat(listeners.getListenerContainers()).hasSize(3)
                 .extracting(container -> container.getGroupId())
-                .containsExactlyInAnyOrder("order-processor", "order-processor-refunds");
+                .containsExactlyInAnyOrder("order-processor", "order-processor-refunds", "order-processor-reservations");
     }
 
     @Test
-    void bothListenersConsumeWithTheConfiguredBatchSettings(@Autowired KafkaListenerEndpointRegistry listeners) {
-        assertThat(listeners.getListenerContainers()).hasSize(2).allSatisfy(container ->
+    void everyListenerConsumesWithTheConfiguredBatchSettings(@Autowired KafkaListenerEndpointRegistry listeners) {
+        assertThat(listeners.getListenerContainers()).hasSize(3).allSatisfy(container ->
                 assertThat(container.getContainerProperties().getKafkaConsumerProperties())
                         .containsEntry("max.poll.records", "2000")
                         .containsEntry("fetch.min.bytes", "65536")
@@ -59,9 +59,9 @@ class PurchaseFlowIT extends IntegrationTestSupport {
     }
 
     @Test
-    void bothListenersAreStaticMembersUnderTheInstanceId(@Autowired KafkaListenerEndpointRegistry listeners,
-                                                         @Autowired InstanceId instanceId) {
-        assertThat(listeners.getListenerContainers()).hasSize(2).allSatisfy(container ->
+    void everyListenerIsAStaticMemberUnderTheInstanceId(@Autowired KafkaListenerEndpointRegistry listeners,
+                                                        @Autowired InstanceId instanceId) {
+        assertThat(listeners.getListenerContainers()).hasSize(3).allSatisfy(container ->
                 assertThat(container.getContainerProperties().getKafkaConsumerProperties())
                         .containsEntry("group.instance.id", instanceId.value() + "-" + container.getListenerId()));
     }

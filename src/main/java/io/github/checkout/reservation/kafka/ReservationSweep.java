@@ -78,14 +78,18 @@ class ReservationSweep implements SchedulingConfigurer {
     void sweep() {
         long started = System.nanoTime();
         try {
-            List<UUID> expired = gateway.sweep(holds.sweepBatch(), holds.resendAfter());
-            if (!expired.isEmpty()) {
-                kafka.executeInTransaction(operations -> {
-                    expired.forEach(id -> operations.send(expiry(id)));
-                    return null;
-                });
-                sent.increment(expired.size());
-            }
+            List<UUID> expired;
+            do { // a full batch: there may be more at once, not a tick later
+                expired = gateway.sweep(holds.sweepBatch(), holds.resendAfter());
+                if (!expired.isEmpty()) {
+                    List<UUID> batch = expired;
+                    kafka.executeInTransaction(operations -> {
+                        batch.forEach(id -> operations.send(expiry(id)));
+                        return null;
+                    });
+                    sent.increment(expired.size());
+                }
+            } while (expired.size() == holds.sweepBatch());
             succeeded.record(System.nanoTime() - started, TimeUnit.NANOSECONDS);
             if (failing) {
                 failing = false;
