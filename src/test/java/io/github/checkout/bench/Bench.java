@@ -41,9 +41,23 @@ final class Bench {
                     : Objects.requireNonNull(requests.get(scenario), () -> "no request count for " + scenario.id());
         }
 
-        /** Baseline (b) cannot keep up with any fixed rate worth measuring, so it skips the latency scenario. */
+        /**
+         * Baseline (b) cannot keep up with any fixed rate worth measuring, so it skips the latency scenario; holds
+         * are measured for the service alone, so both baselines skip them.
+         */
         boolean runs(Mode mode, Scenario scenario) {
-            return !(mode == Mode.UNBATCHED && scenario == Scenario.LATENCY);
+            return skipped(mode, scenario) == null;
+        }
+
+        /** Why the mode skips the scenario, null when it runs it. */
+        String skipped(Mode mode, Scenario scenario) {
+            if (mode == Mode.UNBATCHED && scenario == Scenario.LATENCY) {
+                return "baseline (b) cannot sustain the offered rate";
+            }
+            if ((mode == Mode.JDBC || mode == Mode.UNBATCHED) && scenario == Scenario.HOLD) {
+                return "holds are measured for the service only";
+            }
+            return null;
         }
     }
 
@@ -164,7 +178,7 @@ final class Bench {
                 Mode mode = subject.mode();
                 String who = subjects.size() > 1 ? String.format("%-18s ", mode.label) : "";
                 if (!plan.runs(mode, scenario)) {
-                    out.printf("  %-8s %sskipped: baseline (b) cannot sustain the offered rate%n", scenario.id(), who);
+                    out.printf("  %-8s %sskipped: %s%n", scenario.id(), who, plan.skipped(mode, scenario));
                     continue;
                 }
                 Result result = measure(mode, scenario, subject.service(), plan.requests(scenario), plan.items(), scenario.id());
@@ -180,6 +194,10 @@ final class Bench {
                     out.printf("           %,d lines, %,.0f lines/s; %,d orders, %,d out of stock, %,d rejected%n",
                             result.lines(), result.linesPerSecond(), result.orders(), result.outOfStock(), result.rejected());
                 }
+                if (scenario == Scenario.HOLD) {
+                    out.printf("           holds/s = req/s; %,d confirmed, %,d expired (all announced %.1f s after the last hold was placed)%n",
+                            result.orders(), result.expired(), result.expirySeconds());
+                }
                 result.checks().stream().filter(c -> !c.passed()).forEach(c -> out.println("           " + c));
             }
         }
@@ -187,7 +205,7 @@ final class Bench {
 
     /**
      * Rounds of requests in the shapes the plan measures, in turn: uniform and hot with a window in flight, at
-     * the latency scenario's fixed rate when the plan has it, and carts when the plan has them. The service's rounds go on until the last round
+     * the latency scenario's fixed rate when the plan has it, and carts and holds when the plan has them. The service's rounds go on until the last round
      * of every shape spent less than a tenth of its time in the JIT, or {@code warmupFor} has passed; a baseline
      * has one round. Measuring while the optimizing compiler still takes a good part of one of the two cores
      * measures the JIT; the latency scenario's small batches and many small produce requests run code that the
@@ -201,12 +219,21 @@ final class Bench {
         if (plan.scenarios().contains(Scenario.CART)) {
             shapes.add(Scenario.CART);
         }
+        if (plan.scenarios().contains(Scenario.HOLD) && plan.runs(mode, Scenario.HOLD)) {
+            shapes.add(Scenario.HOLD);
+        }
         Map<Scenario, Double> lastCompiling = new EnumMap<>(Scenario.class);
         long deadline = System.nanoTime() + warmupFor.toNanos();
         for (int round = 1; ; round++) {
             Scenario scenario = shapes.get((round - 1) % shapes.size());
-            // A cart has 3 lines on average: a third as many carts make a round of about as many lines.
-            Result result = measure(mode, scenario, service, scenario == Scenario.CART ? requests / 3 : requests,
+            // A cart has 3 lines on average: a third as many carts make a round of about as many lines. A hold is
+            // about two requests (80% are confirmed): half as many.
+            int size = switch (scenario) {
+                case CART -> requests / 3;
+                case HOLD -> requests / 2;
+                default -> requests;
+            };
+            Result result = measure(mode, scenario, service, size,
                     Math.min(plan.items(), 1_000), "warm-up-" + round);
             out.printf("  warm-up %d%s: %,d %s requests, JIT compiling %.0f%% of the time, %s%n", round,
                     mode == Mode.DEFAULT ? " (defaults)" : "", result.requests(),

@@ -25,7 +25,7 @@ import picocli.CommandLine.Option;
 /**
  * The benchmark of the issue: on one machine, in one run, against a real broker and a real PostgreSQL
  * started in this JVM, the service (tuned, and beside it with its default settings) and its two baselines
- * through six scenarios, with checks after each.
+ * through seven scenarios, with checks after each.
  * Run it with {@code ./mvnw -q -Pbenchmark test-compile exec:exec}, options in {@code -Dbenchmark.args="..."}.
  */
 @Command(name = "benchmark", mixinStandardHelpOptions = true, sortOptions = false,
@@ -33,7 +33,7 @@ import picocli.CommandLine.Option;
                 + " (b) the service with batching off, on an embedded Kafka broker and PostgreSQL.")
 public final class Benchmark implements Callable<Integer> {
 
-    @Option(names = "--scenarios", split = ",", defaultValue = "hot,uniform,flash,zipf,cart,latency",
+    @Option(names = "--scenarios", split = ",", defaultValue = "hot,uniform,flash,zipf,cart,hold,latency",
             description = "Scenarios to run, in order (default: ${DEFAULT-VALUE}).")
     List<String> scenarios;
 
@@ -44,8 +44,8 @@ public final class Benchmark implements Callable<Integer> {
 
     @Option(names = "--requests", split = ",", paramLabel = "SCENARIO=N",
             description = "Requests per scenario, e.g. hot=300000,zipf=50000 (defaults: hot=200000, uniform=100000,"
-                    + " flash=50000, zipf=100000, cart=50000 carts; --quick: hot=20000, uniform=10000, flash=10000,"
-                    + " zipf=10000, cart=5000).")
+                    + " flash=50000, zipf=100000, cart=50000 carts, hold=100000 holds; --quick: hot=20000, uniform=10000,"
+                    + " flash=10000, zipf=10000, cart=5000, hold=10000).")
     Map<String, Integer> requests = new LinkedHashMap<>();
 
     @Option(names = "--quick", description = "A smoke run of under two minutes: fewer requests, shorter runs; the"
@@ -70,11 +70,12 @@ public final class Benchmark implements Callable<Integer> {
     Integer warmupSeconds;
 
     @Option(names = "--window", defaultValue = "5000", description = "Requests in flight at most in the hot, uniform,"
-            + " zipf and cart scenarios of the service (the flash sale sends every buyer at once).")
+            + " zipf and cart scenarios of the service, holds not yet ended in the hold scenario (the flash sale sends"
+            + " every buyer at once).")
     int window;
 
-    @Option(names = "--service-seconds", description = "Longest the service is offered requests in the hot, uniform, zipf"
-            + " and cart scenarios, however many are left (default 30, --quick 5).")
+    @Option(names = "--service-seconds", description = "Longest the service is offered requests in the hot, uniform, zipf,"
+            + " cart and hold scenarios, however many are left (default 30, --quick 5).")
     Integer serviceSeconds;
 
     @Option(names = "--max-records", defaultValue = "2000", description = "checkout.batch.max-records of the service"
@@ -149,6 +150,7 @@ public final class Benchmark implements Callable<Integer> {
             console.println(Report.LATENCY_NOTE);
             console.println(Report.JIT_NOTE);
             console.println(Report.CART_NOTE);
+            console.println(Report.HOLD_NOTE);
             console.println();
             console.println("Targets:");
             Report.printTargets(targets, console);
@@ -180,6 +182,7 @@ public final class Benchmark implements Callable<Integer> {
         counts.put(Scenario.FLASH, quick ? 10_000 : 50_000);
         counts.put(Scenario.ZIPF, quick ? 10_000 : 100_000);
         counts.put(Scenario.CART, quick ? 5_000 : 50_000);
+        counts.put(Scenario.HOLD, quick ? 10_000 : 100_000);
         requests.forEach((scenario, n) -> counts.put(Scenario.of(scenario), n));
         List<Scenario> chosen = scenarios.stream().map(Scenario::of).toList();
         List<Mode> chosenModes = new ArrayList<>(modes.stream().map(Mode::of).toList());
@@ -220,12 +223,14 @@ public final class Benchmark implements Callable<Integer> {
                 : " (" + plan.requests(sc) + ")")).toList());
         s.put("modes", plan.modes().stream().map(m -> m.label).toList());
         s.put("service", "max-records " + maxRecords + ", concurrency " + concurrency + ", partitions " + partitions
-                + ", hikari pool " + poolSize + "; at most " + window + " requests in flight and "
+                + ", hikari pool " + poolSize + ", holds' sweep-batch " + ServiceUnderTest.SWEEP_BATCH
+                + "; at most " + window + " requests in flight and "
                 + plan.serviceFor().toSeconds() + " s of sending per scenario (flash: all buyers at once)");
-        s.put("warm-up", String.format(java.util.Locale.ROOT, "rounds of %,d requests, uniform, hot%s%s in turn, until the"
+        s.put("warm-up", String.format(java.util.Locale.ROOT, "rounds of %,d requests, uniform, hot%s%s%s in turn, until the"
                 + " last round of each compiles less than 10%% of its time, at most %d s", plan.warmup(),
                 plan.scenarios().contains(Scenario.LATENCY) ? ", at " + plan.latencyRate() + "/s" : "",
                 plan.scenarios().contains(Scenario.CART) ? ", carts (a third as many)" : "",
+                plan.scenarios().contains(Scenario.HOLD) ? ", holds (half as many)" : "",
                 plan.warmupFor().toSeconds()));
         s.put("baselines", "at most " + plan.baselineFor().toSeconds() + " s of requests per scenario; (b) with "
                 + plan.unbatchedWindow() + " in flight");

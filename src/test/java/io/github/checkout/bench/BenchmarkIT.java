@@ -13,7 +13,7 @@ import org.junit.jupiter.api.io.TempDir;
 import org.springframework.jdbc.core.simple.JdbcClient;
 import org.springframework.jdbc.datasource.SingleConnectionDataSource;
 
-/** The benchmark's own code at a tiny size, so that the tool cannot rot: every mode, carts too, its checks and its files. */
+/** The benchmark's own code at a tiny size, so that the tool cannot rot: every mode, carts and holds too, its checks and its files. */
 class BenchmarkIT {
 
     @Test
@@ -29,8 +29,9 @@ class BenchmarkIT {
             var database = new JdbcLoad.Database(TestInfrastructure.jdbcUrl(), user, password);
             var tuning = new ServiceUnderTest.Tuning(100, 2, 2, 4);
             // Baseline (b) takes one Kafka transaction per request: a few dozen requests are enough to see it.
-            var batched = new Bench.Plan(List.of(Scenario.FLASH, Scenario.ZIPF, Scenario.CART),
-                    List.of(Mode.SERVICE, Mode.DEFAULT, Mode.JDBC), Map.of(Scenario.FLASH, 150, Scenario.ZIPF, 200, Scenario.CART, 100), 50, 100, 20, 100, Duration.ofSeconds(1),
+            var batched = new Bench.Plan(List.of(Scenario.FLASH, Scenario.ZIPF, Scenario.CART, Scenario.UNIFORM, Scenario.HOLD),
+                    List.of(Mode.SERVICE, Mode.DEFAULT, Mode.JDBC), Map.of(Scenario.FLASH, 150, Scenario.ZIPF, 200, Scenario.CART, 100,
+                    Scenario.UNIFORM, 100, Scenario.HOLD, 100), 50, 100, 20, 100, Duration.ofSeconds(1),
                     Duration.ofSeconds(20), Duration.ofSeconds(20), 0, Duration.ZERO, tuning, 7);
             var unbatched = new Bench.Plan(List.of(Scenario.ZIPF), List.of(Mode.UNBATCHED), Map.of(Scenario.ZIPF, 40), 50,
                     100, 20, 100, Duration.ofSeconds(1), Duration.ofSeconds(20), Duration.ofSeconds(20), 0, Duration.ZERO, tuning, 7);
@@ -39,7 +40,8 @@ class BenchmarkIT {
             results.addAll(new Bench(infrastructure, database, admin, unbatched, System.out).run());
             results = Report.withRatios(results);
 
-            assertThat(results).hasSize(10).allSatisfy(r -> assertThat(r.checks()).allMatch(Checks.Check::passed));
+            // Baseline (a) skips the holds: 5 scenarios x 3 modes - 1, and baseline (b)'s one.
+            assertThat(results).hasSize(15).allSatisfy(r -> assertThat(r.checks()).allMatch(Checks.Check::passed));
             assertThat(results).allSatisfy(r -> assertThat(r.decided()).isEqualTo(r.requests()));
             assertThat(results).filteredOn(r -> r.scenario().equals("zipf")).allSatisfy(r ->
                     assertThat(r.distinctKeys()).isLessThan(r.requests()));
@@ -50,6 +52,18 @@ class BenchmarkIT {
                 assertThat(r.lines()).isBetween(2L * r.requests(), 4L * r.requests());
                 assertThat(r.linesPerSecond()).isGreaterThan(r.perSecond());
             });
+            // Holds: 80% confirmed into an order, the rest expired and announced; both endings occur.
+            assertThat(results).filteredOn(r -> r.scenario().equals("hold")).extracting(Result::mode)
+                    .containsExactlyInAnyOrder(Mode.SERVICE.label, Mode.DEFAULT.label);
+            assertThat(results).filteredOn(r -> r.scenario().equals("hold")).allSatisfy(r -> {
+                assertThat(r.orders()).isPositive().isEqualTo(r.requests() - r.expired());
+                assertThat(r.expired()).isPositive();
+                assertThat(r.checks()).extracting(Checks.Check::name)
+                        .contains("each hold ended once", "holds in the database", "nothing held at the end", "audit clean");
+            });
+            // The target is computed against the uniform scenario (its verdict at this size says nothing).
+            assertThat(Report.targets(results)).filteredOn(t -> t.target().startsWith("holds:"))
+                    .singleElement().satisfies(t -> assertThat(t.status()).isIn("MET", "NOT MET"));
             assertThat(Report.find(results, "zipf", Mode.UNBATCHED)).get()
                     .satisfies(r -> assertThat(r.batches().requestsPerBatch()).isEqualTo(1.0))
                     .satisfies(r -> assertThat(r.commitsPerRequest()).isGreaterThanOrEqualTo(1.0));

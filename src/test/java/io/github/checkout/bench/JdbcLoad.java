@@ -1,6 +1,5 @@
 package io.github.checkout.bench;
 
-import io.github.checkout.purchase.PurchaseOutcome;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -70,7 +69,7 @@ final class JdbcLoad {
                         int key = workload.keyOf(d);
                         Object[] row = decide(db, workload, key);
                         long done = System.nanoTime();
-                        observed.answerDelivery(d, PurchaseOutcome.Kind.valueOf((String) row[0]), (UUID) row[1], done);
+                        observed.answerDelivery(d, Observed.Kind.valueOf((String) row[0]), (UUID) row[1], done);
                         lastDone.accumulateAndGet(done, Math::max);
                         if ((d & 255) == 0) {
                             progress.stepTo(observed.seen());

@@ -1,6 +1,5 @@
 package io.github.checkout.bench;
 
-import io.github.checkout.purchase.PurchaseOutcome;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -11,6 +10,7 @@ import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.LockSupport;
+import java.util.function.BiConsumer;
 import me.tongfei.progressbar.ProgressBar;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
@@ -27,9 +27,11 @@ import tools.jackson.databind.json.JsonMapper;
 
 /**
  * The load generator for the service: a plain idempotent producer (acks=all) sends the requests keyed by
- * item id (carts by user id), and a read_committed consumer of the three outcome topics sees each outcome once its Kafka
+ * item id (carts by user id), and a read_committed consumer of the outcome topics sees each outcome once its Kafka
  * transaction has committed. Latency is that moment minus the moment the request was sent, or, at a fixed
- * rate, minus the moment it was due: a generator that falls behind does not hide the delay it caused.
+ * rate, minus the moment it was due: a generator that falls behind does not hide the delay it caused. In the
+ * HOLD scenario the consumer's thread sends each ConfirmReservation the moment it sees the StockReserved of a hold
+ * to be confirmed, and the run waits for the ReservationExpired of every hold left to expire after the last end.
  */
 final class KafkaLoad {
 
@@ -63,8 +65,18 @@ final class KafkaLoad {
         AtomicLong errors = new AtomicLong();
 
         try (var producer = new KafkaProducer<>(producerConfig(bootstrapServers), new ByteArraySerializer(), new ByteArraySerializer());
-             var reader = new OutcomeReader(bootstrapServers, service.outcomeTopics(), observed, window, progress)) {
+             var reader = new OutcomeReader(bootstrapServers, service.outcomeTopics(workload.holds()), observed, window, progress)) {
             producer.partitionsFor(service.requestTopic());
+            if (workload.holds()) {
+                producer.partitionsFor(service.reservationRequestTopic());
+                reader.onReserved((key, reservationId) -> producer.send(new ProducerRecord<>(service.reservationRequestTopic(),
+                        reservationId.toString().getBytes(StandardCharsets.UTF_8), workload.confirmationJson(key, reservationId)),
+                        (metadata, error) -> {
+                            if (error != null) {
+                                errors.incrementAndGet();
+                            }
+                        }));
+            }
             reader.start();
 
             long cpuBefore = Probes.machineBusyMillis();
@@ -105,6 +117,10 @@ final class KafkaLoad {
             boolean complete = awaitOutcomes(observed, sent - errors.get());
             long cpu = cpuBefore < 0 ? -1 : Probes.machineBusyMillis() - cpuBefore;
             progress.stepTo(observed.seen());
+            if (workload.holds()) {
+                progress.setExtraMessage("awaiting expiries");
+                complete &= awaitExpiries(observed);
+            }
             return new Run(observed, sent, first, lastAck.get(), observed.lastSeenNanos(), errors.get(), offered,
                     complete, cpu);
         }
@@ -118,6 +134,24 @@ final class KafkaLoad {
             int seen = observed.seen();
             if (seen != lastCount) {
                 lastCount = seen;
+                lastChange = System.nanoTime();
+            } else if (System.nanoTime() - lastChange > STALL.toNanos()) {
+                return false;
+            }
+            LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(5));
+        }
+        return true;
+    }
+
+    /** Waits until every hold left to expire is announced expired; gives up after {@link #STALL} without a new one. */
+    private static boolean awaitExpiries(Observed observed) {
+        long expected = observed.expiring();
+        long lastCount = -1;
+        long lastChange = System.nanoTime();
+        while (observed.expired() < expected) {
+            long expired = observed.expired();
+            if (expired != lastCount) {
+                lastCount = expired;
                 lastChange = System.nanoTime();
             } else if (System.nanoTime() - lastChange > STALL.toNanos()) {
                 return false;
@@ -157,14 +191,15 @@ final class KafkaLoad {
     static final class OutcomeReader implements AutoCloseable {
 
         private final KafkaConsumer<byte[], byte[]> consumer;
-        private final Map<String, PurchaseOutcome.Kind> kinds;
+        private final Map<String, Observed.Kind> kinds;
         private final Observed observed;
         private final Semaphore window;
         private final ProgressBar progress;
         private final Thread thread;
         private volatile boolean running = true;
+        private BiConsumer<Integer, UUID> onReserved = (key, reservationId) -> { };
 
-        OutcomeReader(String bootstrapServers, Map<String, PurchaseOutcome.Kind> topics, Observed observed,
+        OutcomeReader(String bootstrapServers, Map<String, Observed.Kind> topics, Observed observed,
                       Semaphore window, ProgressBar progress) {
             this.kinds = topics;
             this.observed = observed;
@@ -187,6 +222,11 @@ final class KafkaLoad {
             thread.setDaemon(true);
         }
 
+        /** What to do with a hold to be confirmed once its StockReserved is seen: called with its key number and its id. */
+        void onReserved(BiConsumer<Integer, UUID> action) {
+            this.onReserved = action;
+        }
+
         void start() {
             thread.start();
         }
@@ -199,10 +239,24 @@ final class KafkaLoad {
                 }
                 long now = System.nanoTime();
                 for (ConsumerRecord<byte[], byte[]> record : records) {
-                    PurchaseOutcome.Kind kind = kinds.get(record.topic());
+                    Observed.Kind kind = kinds.get(record.topic());
                     Parsed parsed = parse(record.value(), kind);
-                    observed.answerKey(observed.keyNumber(parsed.key()), kind, parsed.orderId(), now);
-                    if (window != null) {
+                    int confirmed = observed.confirmationNumber(parsed.key());
+                    boolean over = true;
+                    if (kind == Observed.Kind.RESERVATION_EXPIRED) {
+                        observed.answerExpiry(observed.keyNumber(parsed.key()), now);
+                        over = false;
+                    } else if (confirmed >= 0 || kind == Observed.Kind.RESERVATION_REJECTED) {
+                        observed.answerConfirmation(confirmed, kind, parsed.orderId(), now);
+                    } else {
+                        int key = observed.keyNumber(parsed.key());
+                        over = observed.answerKey(key, kind, kind == Observed.Kind.STOCK_RESERVED ? parsed.reservationId()
+                                : parsed.orderId(), now);
+                        if (!over) {
+                            onReserved.accept(key, parsed.reservationId());
+                        }
+                    }
+                    if (over && window != null) {
                         window.release();
                     }
                 }
@@ -210,13 +264,14 @@ final class KafkaLoad {
             }
         }
 
-        private record Parsed(String key, UUID orderId) {
+        private record Parsed(String key, UUID orderId, UUID reservationId) {
         }
 
-        /** Reads only as far as the idempotency key (and the order id of a created order). */
-        private static Parsed parse(byte[] value, PurchaseOutcome.Kind kind) {
+        /** Reads only as far as the idempotency key (and the order id of a created order, the hold's id of a reservation). */
+        private static Parsed parse(byte[] value, Observed.Kind kind) {
             String key = null;
             UUID orderId = null;
+            UUID reservationId = null;
             try (JsonParser parser = JSON.createParser(value)) {
                 JsonToken token;
                 while ((token = parser.nextToken()) != null) {
@@ -229,15 +284,18 @@ final class KafkaLoad {
                         key = parser.getString();
                     } else if ("orderId".equals(name)) {
                         orderId = UUID.fromString(parser.getString());
+                    } else if ("reservationId".equals(name)) {
+                        reservationId = UUID.fromString(parser.getString());
                     } else {
                         parser.skipChildren();
                     }
-                    if (key != null && (kind != PurchaseOutcome.Kind.ORDER_CREATED || orderId != null)) {
+                    if (key != null && (kind != Observed.Kind.ORDER_CREATED || orderId != null)
+                            && (kind != Observed.Kind.STOCK_RESERVED || reservationId != null)) {
                         break;
                     }
                 }
             }
-            return new Parsed(key, orderId);
+            return new Parsed(key, orderId, reservationId);
         }
 
         @Override

@@ -36,6 +36,9 @@ final class Report {
             + " every request up front (flash) or keep a window in flight, so their latency includes queueing.";
     static final String CART_NOTE = "Cart: a request is a cart of 1 to 5 lines, so req/s counts carts and lines/s"
             + " their lines; for the single-item scenarios the two are the same.";
+    static final String HOLD_NOTE = "Hold: a request is a hold on one item, 80% confirmed as soon as its StockReserved is"
+            + " seen and 20% left to expire (holdFor PT1S); req/s counts holds brought to their end (confirmed: the"
+            + " confirmation's OrderCreated seen; left to expire: the StockReserved seen) over the wall time. Service modes only.";
     static final String JIT_NOTE = "JIT %: time the JIT spent compiling during the run, as a share of the run's time."
             + " Broker, service and load generator share one JVM, whose JIT on two cores is still busy after the warm-up.";
 
@@ -81,6 +84,9 @@ final class Report {
 
     /** Cart lines per second against the uniform scenario's requests per second: at least this share. */
     static final double CART_LINES_SHARE = 0.5;
+
+    /** Holds per second against the uniform scenario's requests per second: at least this share. */
+    static final double HOLDS_SHARE = 0.5;
 
     /** How close an unconfigured service comes to the tuned one: at least this share of its requests per second. */
     static final double DEFAULTS_WITHIN = 0.9;
@@ -184,6 +190,18 @@ final class Report {
                                     uniform.perSecond(), cart.orders(), cart.outOfStock(), cart.rejected()));
                 }))
                 .orElse(notRun(cartTarget)));
+        String holdTarget = "holds: >= 0.5 x the requests per second of the uniform single-item scenario in the same run";
+        targets.add(find(results, Scenario.HOLD.id(), Mode.SERVICE)
+                .flatMap(hold -> find(results, Scenario.UNIFORM.id(), Mode.SERVICE).map(uniform -> {
+                    double ratio = hold.perSecond() / uniform.perSecond();
+                    return new Target(holdTarget, status(ratio >= HOLDS_SHARE && hold.passed()),
+                            String.format(Locale.ROOT, "%.2f x: %,.0f holds/s vs %,.0f uniform req/s; %,d holds: %,d confirmed,"
+                                            + " %,d expired, every expiry announced %.1f s after the last hold was placed;"
+                                            + " baselines (a) and (b) skip holds",
+                                    ratio, hold.perSecond(), uniform.perSecond(), hold.decided(), hold.orders(),
+                                    hold.expired(), hold.expirySeconds()));
+                }))
+                .orElse(notRun(holdTarget)));
         String latencyTarget = "p99 end-to-end latency < 100 ms at 5,000 requests per second offered";
         targets.add(find(results, Scenario.LATENCY.id(), Mode.SERVICE)
                 .map(r -> new Target(latencyTarget,
@@ -206,6 +224,7 @@ final class Report {
         List<String> lines = new ArrayList<>();
         lines.add("scenario,mode,requests,decided,distinct_keys,orders,out_of_stock,rejected,seconds,req_per_s,"
                 + "lines,lines_per_s,offered_per_s,p50_ms,p95_ms,p99_ms,max_ms,commits_per_request,cpu_ms_per_1000,jit_percent,tail_s,"
+                + "expired,expiry_s,"
                 + "vs_baseline_a,vs_baseline_b,checks,batches,requests_per_batch,db_ms_per_batch,db_us_per_request,"
                 + "commit_ms_per_batch,send_offsets_ms_per_batch");
         for (Result r : results) {
@@ -214,6 +233,7 @@ final class Report {
                     String.valueOf(r.outOfStock()), String.valueOf(r.rejected()), num(r.seconds()), num(r.perSecond()),
                     String.valueOf(r.lines()), num(r.linesPerSecond()), num(r.offeredPerSecond()), num(r.p50Ms()), num(r.p95Ms()), num(r.p99Ms()), num(r.maxMs()),
                     num(r.commitsPerRequest()), num(r.cpuMsPer1000()), num(r.jitPercent()), num(r.tailSeconds()),
+                    String.valueOf(r.expired()), num(r.expirySeconds()),
                     r.vsBaselineA() == null ? "" : num(r.vsBaselineA()), r.vsBaselineB() == null ? "" : num(r.vsBaselineB()),
                     r.passed() ? "PASS" : "FAIL",
                     r.batches() == null ? "" : String.valueOf(r.batches().count()),
@@ -235,7 +255,7 @@ final class Report {
         Map<String, Object> document = new LinkedHashMap<>();
         document.put("machine", machine);
         document.put("settings", settings);
-        document.put("notes", List.of(CPU_NOTE, LATENCY_NOTE, JIT_NOTE, CART_NOTE));
+        document.put("notes", List.of(CPU_NOTE, LATENCY_NOTE, JIT_NOTE, CART_NOTE, HOLD_NOTE));
         document.put("results", results);
         document.put("targets", targets);
         JsonMapper.builder().enable(SerializationFeature.INDENT_OUTPUT).build().writeValue(file.toFile(), document);

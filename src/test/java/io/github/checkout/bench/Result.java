@@ -11,15 +11,18 @@ import org.HdrHistogram.Histogram;
  * committed transactions over the run divided by requests; {@code cpuMsPer1000} is the whole machine's busy CPU
  * time per 1,000 requests; {@code jitPercent} is the JIT's compiling time over the run as a share of the run's
  * time (its two compiler threads can take more than 100%); {@code tailSeconds} is the time from the last request
- * produced to the last outcome.
+ * produced to the last outcome. In the HOLD scenario a request is a hold, decided when it ended as the client sees
+ * it (confirmed: the OrderCreated of its confirmation; left to expire: its StockReserved), {@code orders} counts the
+ * confirmed ones, {@code expired} the ReservationExpired seen, and {@code expirySeconds} is the time from the last
+ * hold produced to the last ReservationExpired (NaN in the other scenarios).
  * Ratios are requests per second against the baseline in the same scenario, null where there is none.
  */
 record Result(String scenario, String mode, int requests, long decided, int distinctKeys, long orders,
               long outOfStock, long rejected, double seconds, double perSecond, long lines, double linesPerSecond,
               double offeredPerSecond,
               double p50Ms, double p95Ms, double p99Ms, double maxMs, double commitsPerRequest,
-              double cpuMsPer1000, double jitPercent, double tailSeconds, Double vsBaselineA, Double vsBaselineB,
-              List<Checks.Check> checks, Batches batches) {
+              double cpuMsPer1000, double jitPercent, double tailSeconds, long expired, double expirySeconds,
+              Double vsBaselineA, Double vsBaselineB, List<Checks.Check> checks, Batches batches) {
 
     /**
      * Inside the service, per poll batch: requests per batch, milliseconds in decide_purchases, microseconds
@@ -49,7 +52,10 @@ record Result(String scenario, String mode, int requests, long decided, int dist
                 millis(latency, 50), millis(latency, 95), millis(latency, 99), latency.getMaxValue() / 1000.0,
                 requests == 0 ? Double.NaN : (double) commits / requests,
                 run.cpuMillis() < 0 || requests == 0 ? Double.NaN : run.cpuMillis() * 1000.0 / requests,
-                compiledMs / (run.seconds() * 10), run.tailSeconds(), null, null, List.copyOf(checks),
+                compiledMs / (run.seconds() * 10), run.tailSeconds(), workload.holds() ? o.expired() : 0,
+                workload.holds() && o.lastExpiryNanos() != 0
+                        ? Math.max(0, o.lastExpiryNanos() - run.lastProducedNanos()) / 1e9 : Double.NaN,
+                null, null, List.copyOf(checks),
                 mode == Mode.JDBC ? null : Batches.of(inside, requests));
     }
 
@@ -64,6 +70,6 @@ record Result(String scenario, String mode, int requests, long decided, int dist
     Result withRatios(Double vsA, Double vsB) {
         return new Result(scenario, mode, requests, decided, distinctKeys, orders, outOfStock, rejected, seconds,
                 perSecond, lines, linesPerSecond, offeredPerSecond, p50Ms, p95Ms, p99Ms, maxMs, commitsPerRequest, cpuMsPer1000,
-                jitPercent, tailSeconds, vsA, vsB, checks, batches);
+                jitPercent, tailSeconds, expired, expirySeconds, vsA, vsB, checks, batches);
     }
 }

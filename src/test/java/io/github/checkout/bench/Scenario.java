@@ -5,7 +5,8 @@ import java.util.Locale;
 
 /**
  * What is bought: which items, with what stock, in what mix, and how the requests are offered. Every scenario
- * but CART sends single-item requests; CART sends carts, each a request of its own.
+ * but CART sends single-item requests; CART sends carts, each a request of its own. HOLD places single-item
+ * holds on the items of UNIFORM, then confirms 80% of them and lets the rest expire.
  */
 enum Scenario {
     HOT("one hot item, ample stock"),
@@ -13,6 +14,7 @@ enum Scenario {
     FLASH("flash sale: stock 100, every buyer at once"),
     ZIPF("Zipf over 10,000 items, 10% duplicate deliveries"),
     CART("carts of 1 to 5 lines, Zipf over 10,000 items, stock for every cart"),
+    HOLD("holds uniform over 10,000 items: 80% confirmed, 20% left to expire"),
     LATENCY("open loop at a fixed rate, uniform over 10,000 items");
 
     final String description;

@@ -5,7 +5,6 @@ import com.zaxxer.hikari.HikariPoolMXBean;
 import io.github.checkout.CheckoutApplication;
 import io.github.checkout.config.CheckoutProperties;
 import io.github.checkout.purchase.OrderCreated;
-import io.github.checkout.purchase.PurchaseOutcome;
 import io.github.checkout.purchase.kafka.PurchaseRequestReader;
 import java.sql.Connection;
 import java.sql.SQLException;
@@ -31,9 +30,20 @@ import static org.awaitility.Awaitility.await;
 
 /**
  * The service, started in this JVM exactly as it runs in production but on topics and consumer groups of
- * its own, so that two instances, at once or one after the other, share nothing.
+ * its own, so that two instances, at once or one after the other, share nothing but the database and
+ * {@link #EXPIRIES_TOPIC}.
  */
 final class ServiceUnderTest implements AutoCloseable {
+
+    /**
+     * Where every instance announces expired holds. Each instance's sweep expires the due holds of the whole
+     * database, another instance's too, and announces them through its own listener: the topic is shared so that
+     * a run sees its holds' expiries whichever instance swept them.
+     */
+    static final String EXPIRIES_TOPIC = "bench.reservation-expired";
+
+    /** Expired holds per sweep in the tuned instance: the most the setting allows, so that the sweep keeps up. */
+    static final int SWEEP_BATCH = 10_000;
 
     /** What may be tuned; nothing here weakens a guarantee. */
     record Tuning(int maxRecords, int concurrency, int partitions, int poolSize) {
@@ -65,6 +75,7 @@ final class ServiceUnderTest implements AutoCloseable {
             properties.put("checkout.concurrency", tuning.concurrency());
             properties.put("checkout.topics.partitions", tuning.partitions());
             properties.put("spring.datasource.hikari.maximum-pool-size", tuning.poolSize());
+            properties.put("checkout.holds.sweep-batch", SWEEP_BATCH);
         }
         properties.put("checkout.topics.purchase-requests", name + ".purchase-requests");
         properties.put("checkout.topics.purchase-requests-dead-letter", name + ".purchase-requests.DLT");
@@ -75,7 +86,15 @@ final class ServiceUnderTest implements AutoCloseable {
         properties.put("checkout.topics.refund-requests-dead-letter", name + ".refund-requests.DLT");
         properties.put("checkout.topics.order-refunded", name + ".order-refunded");
         properties.put("checkout.topics.refund-rejected", name + ".refund-rejected");
+        properties.put("checkout.topics.reservation-requests", name + ".reservation-requests");
+        properties.put("checkout.topics.reservation-requests-dead-letter", name + ".reservation-requests.DLT");
+        properties.put("checkout.topics.stock-reserved", name + ".stock-reserved");
+        properties.put("checkout.topics.reservation-released", name + ".reservation-released");
+        properties.put("checkout.topics.reservation-extended", name + ".reservation-extended");
+        properties.put("checkout.topics.reservation-expired", EXPIRIES_TOPIC);
+        properties.put("checkout.topics.reservation-rejected", name + ".reservation-rejected");
         properties.put("checkout.groups.purchases", name);
+        properties.put("checkout.groups.reservations", name + ".reservations");
         // Client ids of their own: two instances at once would otherwise register their producers' metrics under
         // the same JMX names, and one would hide the other's from the per-batch figures.
         properties.put("spring.kafka.client-id", name);
@@ -121,12 +140,21 @@ final class ServiceUnderTest implements AutoCloseable {
         return name + ".purchase-requests";
     }
 
-    /** The outcome topics, each with the outcome it carries. */
-    Map<String, PurchaseOutcome.Kind> outcomeTopics() {
-        Map<String, PurchaseOutcome.Kind> topics = new LinkedHashMap<>();
-        topics.put(name + ".order-created", PurchaseOutcome.Kind.ORDER_CREATED);
-        topics.put(name + ".out-of-stock", PurchaseOutcome.Kind.OUT_OF_STOCK);
-        topics.put(name + ".purchase-rejected", PurchaseOutcome.Kind.REJECTED);
+    String reservationRequestTopic() {
+        return name + ".reservation-requests";
+    }
+
+    /** The outcome topics, each with the outcome it carries; with {@code holds}, the holds' outcomes too. */
+    Map<String, Observed.Kind> outcomeTopics(boolean holds) {
+        Map<String, Observed.Kind> topics = new LinkedHashMap<>();
+        topics.put(name + ".order-created", Observed.Kind.ORDER_CREATED);
+        topics.put(name + ".out-of-stock", Observed.Kind.OUT_OF_STOCK);
+        topics.put(name + ".purchase-rejected", Observed.Kind.REJECTED);
+        if (holds) {
+            topics.put(name + ".stock-reserved", Observed.Kind.STOCK_RESERVED);
+            topics.put(name + ".reservation-rejected", Observed.Kind.RESERVATION_REJECTED);
+            topics.put(EXPIRIES_TOPIC, Observed.Kind.RESERVATION_EXPIRED);
+        }
         return topics;
     }
 
@@ -135,11 +163,13 @@ final class ServiceUnderTest implements AutoCloseable {
         return tuning;
     }
 
-    /** Until the request listener owns every request partition, so that no run measures a rebalance. */
+    /** Until the request listeners own every request partition, so that no run measures a rebalance. */
     private void awaitAssignment() {
-        MessageListenerContainer listener = requestListener(context, requestTopic());
-        await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(50)).until(() ->
-                listener.getAssignedPartitions() != null && listener.getAssignedPartitions().size() >= tuning.partitions());
+        for (String topic : List.of(requestTopic(), reservationRequestTopic())) {
+            MessageListenerContainer listener = requestListener(context, topic);
+            await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(50)).until(() ->
+                    listener.getAssignedPartitions() != null && listener.getAssignedPartitions().size() >= tuning.partitions());
+        }
     }
 
     /**

@@ -12,7 +12,8 @@ import org.springframework.jdbc.core.simple.JdbcClient;
  * again and is byte for byte the same request. Keys are numbered in order of first delivery, so deliveries
  * {@code [0, n)} use exactly the keys {@code [0, max + 1)} and a run cut short by time is still well defined.
  * A request names one item, one unit; in the CART scenario it is a cart of 1 to 5 lines of distinct items, one
- * unit each.
+ * unit each. In the HOLD scenario a request places a hold on its item ({@code holdFor}): one to be confirmed
+ * for {@link #CONFIRMED_HOLD}, one to be left to expire for {@link #EXPIRING_HOLD}, decided at generation.
  */
 final class Workload {
 
@@ -24,6 +25,11 @@ final class Workload {
     /** A duplicate repeats one of this many most recent distinct requests, as a client retry would. */
     static final int DUPLICATE_REACH = 1_000;
     static final int CART_MAX_LINES = 5;
+    /** Holds confirmed as soon as their StockReserved is seen; the others are left to expire. */
+    static final double CONFIRMED_SHARE = 0.8;
+    /** Long enough never to expire before its confirmation. */
+    static final String CONFIRMED_HOLD = "PT10M";
+    static final String EXPIRING_HOLD = "PT1S";
 
     final Scenario scenario;
     final String keyPrefix;
@@ -35,9 +41,11 @@ final class Workload {
     /** CART only: key k's lines are the items {@code cartItems[cartStart[k] .. cartStart[k + 1])}; else null. */
     private final int[] cartStart;
     private final int[] cartItems;
+    /** HOLD only: whether key k's hold is to be confirmed (else left to expire); else null. */
+    private final boolean[] confirmed;
 
     private Workload(Scenario scenario, String keyPrefix, UUID[] items, int[] initialStock, int[] keyOfDelivery,
-                     int[] itemOfKey, UUID[] userOfKey, int[] cartStart, int[] cartItems) {
+                     int[] itemOfKey, UUID[] userOfKey, int[] cartStart, int[] cartItems, boolean[] confirmed) {
         this.scenario = scenario;
         this.keyPrefix = keyPrefix;
         this.items = items;
@@ -47,6 +55,7 @@ final class Workload {
         this.userOfKey = userOfKey;
         this.cartStart = cartStart;
         this.cartItems = cartItems;
+        this.confirmed = confirmed;
     }
 
     /**
@@ -60,12 +69,12 @@ final class Workload {
         SplittableRandom random = new SplittableRandom(seed);
         int n = switch (scenario) {
             case HOT, FLASH -> 1;
-            case UNIFORM, ZIPF, LATENCY, CART -> itemCount;
+            case UNIFORM, ZIPF, LATENCY, CART, HOLD -> itemCount;
         };
         int stock = switch (scenario) {
             case HOT -> Math.max(10_000_000, 2 * deliveries);
             case FLASH -> FLASH_STOCK;
-            case UNIFORM, LATENCY, CART -> UNIFORM_STOCK;
+            case UNIFORM, LATENCY, CART, HOLD -> UNIFORM_STOCK;
             case ZIPF -> ZIPF_STOCK;
         };
         UUID[] items = newItems(n);
@@ -77,6 +86,7 @@ final class Workload {
         int[] keyOfDelivery = new int[deliveries];
         int[] itemOfKey = new int[deliveries];
         UUID[] userOfKey = new UUID[deliveries];
+        boolean[] confirmed = scenario == Scenario.HOLD ? new boolean[deliveries] : null;
         int keys = 0;
         for (int d = 0; d < deliveries; d++) {
             if (keys > 0 && random.nextDouble() < duplicates) {
@@ -85,10 +95,14 @@ final class Workload {
             }
             itemOfKey[keys] = zipf != null ? zipf.sample(random) : random.nextInt(n);
             userOfKey[keys] = randomUuid(random);
+            if (confirmed != null) {
+                confirmed[keys] = random.nextDouble() < CONFIRMED_SHARE;
+            }
             keyOfDelivery[d] = keys++;
         }
         return new Workload(scenario, keyPrefix, items, initial, keyOfDelivery,
-                Arrays.copyOf(itemOfKey, keys), Arrays.copyOf(userOfKey, keys), null, null);
+                Arrays.copyOf(itemOfKey, keys), Arrays.copyOf(userOfKey, keys), null, null,
+                confirmed == null ? null : Arrays.copyOf(confirmed, keys));
     }
 
     /**
@@ -120,7 +134,7 @@ final class Workload {
         }
         cartStart[deliveries] = line;
         return new Workload(Scenario.CART, keyPrefix, newItems(itemCount), demand, keyOfDelivery,
-                new int[deliveries], userOfKey, cartStart, Arrays.copyOf(cartItems, line));
+                new int[deliveries], userOfKey, cartStart, Arrays.copyOf(cartItems, line), null);
     }
 
     int deliveries() {
@@ -165,6 +179,36 @@ final class Workload {
         return Arrays.stream(cartItems, cartStart[key], cartStart[key + 1]).mapToObj(i -> items[i]).toArray(UUID[]::new);
     }
 
+    /** Whether the requests place holds (the HOLD scenario). */
+    boolean holds() {
+        return confirmed != null;
+    }
+
+    /** Whether key k's hold is to be confirmed; false: it is left to expire. */
+    boolean confirms(int key) {
+        return confirmed[key];
+    }
+
+    /** Holds to be confirmed among the keys {@code [0, keys)}. */
+    int confirming(int keys) {
+        int n = 0;
+        for (int k = 0; k < keys; k++) {
+            n += confirmed[k] ? 1 : 0;
+        }
+        return n;
+    }
+
+    /** The idempotency key of the ConfirmReservation of key k's hold: the prefix, "c", and k. */
+    String confirmationKey(int key) {
+        return keyPrefix + "c" + key;
+    }
+
+    /** The ConfirmReservation of key k's hold, sent keyed by the reservation id. */
+    byte[] confirmationJson(int key, UUID reservationId) {
+        return ("{\"type\":\"ConfirmReservation\",\"idempotencyKey\":\"" + confirmationKey(key)
+                + "\",\"reservationId\":\"" + reservationId + "\"}").getBytes(StandardCharsets.UTF_8);
+    }
+
     /** The Kafka key: the item of a single-item request, the user of a cart (a cart spans items). */
     String partitionKey(int key) {
         return (carts() ? user(key) : item(key)).toString();
@@ -184,12 +228,15 @@ final class Workload {
     }
 
     /**
-     * The request as a producer sends it: a PurchaseRequested JSON document, quantity 1, or in the CART scenario
-     * its cart form with one unit per line.
+     * The request as a producer sends it: a PurchaseRequested JSON document, quantity 1 (in the HOLD scenario with
+     * its {@code holdFor}), or in the CART scenario its cart form with one unit per line.
      */
     byte[] json(int delivery) {
         int key = keyOfDelivery[delivery];
         String head = "{\"idempotencyKey\":\"" + key(key) + "\",\"userId\":\"" + user(key) + "\",";
+        if (holds()) {
+            head += "\"holdFor\":\"" + (confirms(key) ? CONFIRMED_HOLD : EXPIRING_HOLD) + "\",";
+        }
         if (!carts()) {
             return (head + "\"itemId\":\"" + item(key) + "\",\"quantity\":1}").getBytes(StandardCharsets.UTF_8);
         }

@@ -10,7 +10,7 @@ import org.junit.jupiter.api.Test;
 import tools.jackson.databind.JsonNode;
 import tools.jackson.databind.json.JsonMapper;
 
-/** The cart scenario's requests: their shape, their lines, and stock for every one of them. */
+/** The cart scenario's requests: their shape, their lines, and stock for every one of them; the hold scenario's. */
 class WorkloadTest {
 
     private final Workload carts = Workload.generate(Scenario.CART, 20_000, 1_000, "cart-", 42);
@@ -59,5 +59,26 @@ class WorkloadTest {
         assertThat(single.lines(3)).isEqualTo(1);
         assertThat(single.partitionKey(3)).isEqualTo(single.item(3).toString());
         assertThat(JsonMapper.builder().build().readTree(single.json(3)).has("lines")).isFalse();
+    }
+
+    @Test
+    void holdsAreUniformRequestsWithHoldFor_fourInFiveConfirmed() {
+        Workload holds = Workload.generate(Scenario.HOLD, 10_000, 1_000, "hold-", 42);
+        assertThat(holds.initialStock).containsOnly(Workload.UNIFORM_STOCK);
+        assertThat((double) holds.confirming(holds.keys()) / holds.keys()).isBetween(0.78, 0.82);
+        for (int key : new int[] {0, 1, 2, 3, 4, 5, 6, 7}) {
+            JsonNode json = JsonMapper.builder().build().readTree(holds.json(key));
+            assertThat(json.get("holdFor").asString())
+                    .isEqualTo(holds.confirms(key) ? Workload.CONFIRMED_HOLD : Workload.EXPIRING_HOLD);
+            assertThat(json.get("itemId").asString()).isEqualTo(holds.item(key).toString());
+        }
+        UUID reservation = UUID.randomUUID();
+        JsonNode confirm = JsonMapper.builder().build().readTree(holds.confirmationJson(3, reservation));
+        assertThat(confirm.get("type").asString()).isEqualTo("ConfirmReservation");
+        assertThat(confirm.get("idempotencyKey").asString()).isEqualTo("hold-c3");
+        assertThat(confirm.get("reservationId").asString()).isEqualTo(reservation.toString());
+        assertThat(new Observed(holds).confirmationNumber("hold-c3")).isEqualTo(3);
+        assertThat(new Observed(holds).keyNumber("hold-c3")).isEqualTo(-1);
+        assertThat(Workload.generate(Scenario.UNIFORM, 10, 10, "one-", 42).holds()).isFalse();
     }
 }
