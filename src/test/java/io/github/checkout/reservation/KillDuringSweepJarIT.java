@@ -14,17 +14,17 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.UUID;
+import java.util.concurrent.ThreadLocalRandom;
 import java.util.stream.Collectors;
 import org.junit.jupiter.api.Test;
 import tools.jackson.databind.JsonNode;
 
 /**
  * The packaged jar killed with SIGKILL in the middle of sweeping thousands of due holds, a small batch per tick,
- * and restarted as the same instance. The kill lands where an expiry is easiest to lose: after sweeps whose database
- * transaction committed (their holds expired and marked sent) and whose ExpireReservation records never reached the
- * broker, which refuses them for the moment (too large for the topic: a stand-in for any failed send). After the
- * restart every hold is expired once and announced once: the holds marked but never sent are sent again after
- * resend-after.
+ * and restarted as the same instance. The kill lands where an expiry is easiest to lose: between a sweep's two
+ * commits, its holds expired and marked sent in the database and its ExpireReservation records not yet committed in
+ * Kafka (the test freezes the process at random moments until it finds it there, then kills it). After the restart
+ * every hold is expired once and announced once: the holds marked but never sent are sent again after resend-after.
  */
 class KillDuringSweepJarIT {
 
@@ -36,6 +36,7 @@ class KillDuringSweepJarIT {
     private static final int SWEEP_BATCH = 20;
     private static final Duration SWEEP_INTERVAL = Duration.ofMillis(50);
     private static final Duration RESEND_AFTER = Duration.ofSeconds(1);
+    private static final int MAX_FREEZES = 60;
 
     @Test
     void killedHardWhileSweeping_expiresAndAnnouncesEveryHoldExactlyOnce() throws Exception {
@@ -64,29 +65,40 @@ class KillDuringSweepJarIT {
 
             // The sweep under way, some holds announced, ...
             await().atMost(Duration.ofSeconds(60)).until(() -> !expired.values().isEmpty());
-            // ... then its records refused by the broker (too large for the topic, as any send can fail): the next
-            // sweep commits in the database, marking its holds sent, and its Kafka transaction cannot commit.
-            holds.setTopicConfig("reservation-requests", "max.message.bytes", "1");
-            // Marked and unsent for a whole second: not a sweep between its two commits, but one that cannot send.
-            await().during(Duration.ofSeconds(1)).atMost(Duration.ofSeconds(30)).until(() -> !markedButNotSent(holds, sent).isEmpty());
-            Set<String> lostUnlessResent = markedButNotSent(holds, sent);
+            // ... then frozen (SIGSTOP) at random moments until one lands between a sweep's two commits: its holds
+            // marked sent in the database, its ExpireReservation records not committed in Kafka. Frozen, the sweep
+            // commits nothing more; what the broker already committed reaches the reader meanwhile.
+            Set<String> lostUnlessResent = Set.of();
+            int freezes = 0;
+            for (int attempt = 1; lostUnlessResent.isEmpty(); attempt++) {
+                freezes = attempt;
+                assertThat(attempt).as("tries to freeze a sweep between its two commits").isLessThanOrEqualTo(MAX_FREEZES);
+                Thread.sleep(ThreadLocalRandom.current().nextInt(50)); // pacing only: a random moment of the sweep
+                service.freeze();
+                await().pollDelay(Duration.ofMillis(300)).until(() -> true);
+                lostUnlessResent = markedButNotSent(holds, sent);
+                if (lostUnlessResent.isEmpty()) {
+                    service.resume();
+                }
+            }
             int announcedAtKill = holds.count("select count(*) from reservations where announced_by is not null");
             int expiredAtKill = holds.count("select count(*) from reservations where status = 'expired'");
             service.killHard();
-            System.out.printf("KillDuringSweepJarIT: %d holds placed in %.1f s; killed with %d expired, %d announced,"
-                            + " %d marked sent but never sent%n", HOLDS, placed.toMillis() / 1000.0, expiredAtKill,
-                    announcedAtKill, lostUnlessResent.size());
+            System.out.printf("KillDuringSweepJarIT: %d holds placed in %.1f s; killed at freeze %d with %d expired,"
+                            + " %d announced, %d marked sent but never sent%n", HOLDS, placed.toMillis() / 1000.0, freezes,
+                    expiredAtKill, announcedAtKill, lostUnlessResent.size());
             assertThat(announcedAtKill).as("holds announced when killed").isStrictlyBetween(0, HOLDS);
             assertThat(lostUnlessResent).as("marked sent, never sent, and not announced").isNotEmpty();
 
-            holds.setTopicConfig("reservation-requests", "max.message.bytes", null);
             Instant restarted = Instant.now();
             service.start();
             service.awaitOutput(STARTED, 2, Duration.ofSeconds(120));
-            await().atMost(Duration.ofSeconds(60)).untilAsserted(() -> assertThat(announced(expired)).hasSize(HOLDS));
+            await().atMost(Duration.ofSeconds(60)).untilAsserted(() ->
+                    assertThat(announced(expired).size()).as("holds announced of %d", HOLDS).isEqualTo(HOLDS));
             System.out.printf("KillDuringSweepJarIT: every hold announced %.1f s after the restart%n",
                     Duration.between(restarted, Instant.now()).toMillis() / 1000.0);
-            await().during(Duration.ofSeconds(3)).atMost(Duration.ofSeconds(5)).until(() -> expired.values().size() == HOLDS);
+            await().during(Duration.ofSeconds(3)).atMost(Duration.ofSeconds(5)).untilAsserted(() ->
+                    assertThat(expired.values().size()).as("ReservationExpired records of %d holds", HOLDS).isEqualTo(HOLDS));
 
             assertThat(announced(expired)).containsOnlyKeys(placedBy.keySet())
                     .allSatisfy((id, announcements) -> assertThat(announcements).as(id).hasSize(1));

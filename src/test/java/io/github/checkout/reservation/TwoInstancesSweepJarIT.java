@@ -65,9 +65,11 @@ class TwoInstancesSweepJarIT {
             assertThat(expired.values()).as("announced while held back").isEmpty();
             letAnnouncementsThrough(holds);
 
-            await().atMost(Duration.ofSeconds(60)).untilAsserted(() -> assertThat(announced(expired)).hasSize(HOLDS));
+            await().atMost(Duration.ofSeconds(60)).untilAsserted(() ->
+                    assertThat(announced(expired).size()).as("holds announced of %d", HOLDS).isEqualTo(HOLDS));
             // The duplicates still queued behind each first record, and any resend under way, are decided meanwhile.
-            await().during(Duration.ofSeconds(4)).atMost(Duration.ofSeconds(6)).until(() -> expired.values().size() == HOLDS);
+            await().during(Duration.ofSeconds(4)).atMost(Duration.ofSeconds(6)).untilAsserted(() ->
+                    assertThat(expired.values().size()).as("ReservationExpired records of %d holds", HOLDS).isEqualTo(HOLDS));
 
             Map<String, Long> sentPerHold = expiriesSent(sent);
             long records = sentPerHold.values().stream().mapToLong(Long::longValue).sum();
