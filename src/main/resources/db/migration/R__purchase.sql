@@ -141,11 +141,16 @@ begin
     end if;
 
     -- 1. Nobody else can change these items until this transaction ends. See "Why nothing here can
-    --    deadlock" above. A hold whose time is up gives its stock back before anything is decided, so its items
-    --    are locked too when it shares one with the batch (expire_due_holds, R__reservation.sql).
+    --    deadlock" above. A hold whose time is up gives its stock back before anything is decided, so the items
+    --    of a hold of several items are locked too when it shares one with the batch (expire_due_holds,
+    --    R__reservation.sql). The due holds are matched to the batch's items by a hash join: && compares every
+    --    item of one with every item of the other.
     if exists (select 1 from reservations r where r.status = 'held' and r.expires_at <= now()) then
         due_items := array(select distinct i.id from reservations r cross join unnest(r.item_ids) as i(id)
-                           where r.status = 'held' and r.expires_at <= now() and r.item_ids && p_items);
+                           where r.id in (select h.id from reservations h cross join unnest(h.item_ids) as x(id)
+                                          join unnest(p_items) as b(id) on b.id = x.id
+                                          where h.status = 'held' and h.expires_at <= now()
+                                            and cardinality(h.item_ids) > 1));
     end if;
     select coalesce(array_agg(l.id order by l.id), '{}'), coalesce(array_agg(l.stock order by l.id), '{}'),
            coalesce(array_agg(l.held order by l.id), '{}')

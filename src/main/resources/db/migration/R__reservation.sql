@@ -36,7 +36,7 @@ $$;
 
 -- Expires every live hold whose expires_at has passed and that has a line on one of p_items and none on any
 -- other item: its stock goes back, one 'hold_expired' ledger row per item. The caller holds the row locks of
--- p_items (taken in id order). Returns how many holds it expired.
+-- p_items (taken in id order), which must not repeat an item. Returns how many holds it expired.
 create or replace function expire_due_holds(p_items uuid[]) returns integer
     language plpgsql as $$
 declare
@@ -45,10 +45,15 @@ begin
     if not exists (select 1 from reservations r where r.status = 'held' and r.expires_at <= now()) then
         return 0;
     end if;
+    -- The due holds all of whose items are in p_items, by a hash join (&& and <@ compare item by item).
     select coalesce(array_agg(x.id order by x.id), '{}') into due
     from (select r.id
           from reservations r
-          where r.status = 'held' and r.expires_at <= now() and r.item_ids && p_items and r.item_ids <@ p_items
+          where r.status = 'held'
+            and r.id in (select d.id from reservations d cross join unnest(d.item_ids) as j(id)
+                         join unnest(p_items) as b(id) on b.id = j.id
+                         where d.status = 'held' and d.expires_at <= now()
+                         group by d.id, cardinality(d.item_ids) having count(*) = cardinality(d.item_ids))
           order by r.id
           for update of r) x;
     if cardinality(due) = 0 then
