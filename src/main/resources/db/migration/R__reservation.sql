@@ -19,12 +19,13 @@
 -- died before its mark committed, or by a second instance) publishes nothing. Only one record's transaction
 -- can commit its offset, so ReservationExpired is committed exactly once per hold.
 
--- The lines of the given holds, found by the keys that placed them: a single item's hold is its own one line.
+-- The lines of the given holds, found by the keys that placed them (a single item's hold is its own one line),
+-- each with its item's stock after the hold ended.
 -- What the functions here read; reservation_lines (V9), every line of every hold, is the audit's.
 create or replace function hold_lines(p_ids uuid[])
-    returns table (reservation_id uuid, line_no smallint, item_id uuid, quantity integer)
+    returns table (reservation_id uuid, line_no smallint, item_id uuid, quantity integer, end_stock integer)
     language sql stable as $$
-    select r.id, l.line_no, l.item_id, l.quantity
+    select r.id, l.line_no, l.item_id, l.quantity, r.end_stocks[l.line_no]
     from reservations r
     cross join lateral (select 1::smallint as line_no, d.item_id, d.quantity
                         from purchase_decisions d where d.idempotency_key = r.idempotency_key and d.item_id is not null
@@ -217,11 +218,10 @@ begin
     select coalesce(array_agg(x.h order by x.h, x.line_no), '{}'), coalesce(array_agg(x.item_id order by x.h, x.line_no), '{}'),
            coalesce(array_agg(it.idx order by x.h, x.line_no), '{}'),
            coalesce(array_agg(x.quantity order by x.h, x.line_no), '{}'),
-           coalesce(array_agg(r.end_stocks[x.line_no] order by x.h, x.line_no), '{}')
+           coalesce(array_agg(x.end_stock order by x.h, x.line_no), '{}')
     into l_hold, l_item, l_idx, l_qty, l_stock
     from (select l.*, h.h from hold_lines(res_ids) l
           join unnest(res_ids) with ordinality as h(id, h) on h.id = l.reservation_id) x
-    join reservations r on r.id = x.reservation_id
     join unnest(locked) with ordinality as it(id, idx) on it.id = x.item_id;
 
     select coalesce(array_agg(g.first order by g.h), '{}'), coalesce(array_agg(g.count order by g.h), '{}'),
@@ -233,11 +233,11 @@ begin
     r_ends := array_fill(false, array[cardinality(res_ids)]);
 
     -- Per request: its hold, the first request of the batch with its key, the decision stored for its key.
-    select array_agg(array_position(res_ids, r.res) order by r.k), array_agg(r.first_k order by r.k),
-           array_agg(r.rd order by r.k)
+    select array_agg(r.h order by r.k), array_agg(r.first_k order by r.k), array_agg(r.rd order by r.k)
     into pos, first_of, known
-    from (select b.k, b.res, case when b.key is not null then min(b.k) over (partition by b.key) end as first_k, rd
+    from (select b.k, h.h::integer, case when b.key is not null then min(b.k) over (partition by b.key) end as first_k, rd
           from unnest(p_keys, p_reservations) with ordinality as b(key, res, k)
+          left join unnest(res_ids) with ordinality as h(id, h) on h.id = b.res
           left join lateral (select * from reservation_decisions s where s.idempotency_key = b.key limit 1) rd on true) r;
 
     a_outcome := array_fill(null::text, array[n]);
@@ -356,13 +356,12 @@ begin
     insert into stock_ledger (item_id, delta, held_delta, reason, order_ids, reservation_ids, balance)
     select e.item, case when e.status = 'released' then e.quantity else 0 end, -e.quantity,
            'hold_' || e.status, e.order_ids, e.ids, s.stock
-    from (select l_item[m] as item, r_status[h] as status, sum(l_qty[m])::integer as quantity,
-                 array_agg(r_order[h] order by res_ids[h]) filter (where r_status[h] = 'confirmed') as order_ids,
-                 array_agg(res_ids[h] order by res_ids[h]) as ids
-          from generate_subscripts(res_ids, 1) as h
-          cross join lateral generate_series(r_first[h], r_first[h] + r_count[h] - 1) as m
-          where r_ends[h]
-          group by l_item[m], r_status[h]) e
+    from (select l.item, r_status[l.h] as status, sum(l.qty)::integer as quantity,
+                 array_agg(r_order[l.h] order by l.h) filter (where r_status[l.h] = 'confirmed') as order_ids,
+                 array_agg(res_ids[l.h] order by l.h) as ids
+          from unnest(l_hold, l_item, l_qty) as l(h, item, qty)
+          where r_ends[l.h]
+          group by l.item, r_status[l.h]) e
     join unnest(locked, stocks) as s(id, stock) on s.id = e.item
     order by e.item, e.status desc;
 
