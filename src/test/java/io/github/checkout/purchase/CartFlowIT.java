@@ -19,11 +19,9 @@ import java.util.Collections;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
-import java.util.stream.Collectors;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
-import tools.jackson.databind.JsonNode;
 
 /** Carts end to end: cart requests produced to Kafka, keyed by user, outcomes read back by a read_committed consumer. */
 class CartFlowIT extends IntegrationTestSupport {
@@ -203,25 +201,5 @@ class CartFlowIT extends IntegrationTestSupport {
     /** A request that only serves to name the event id: the id depends on the key alone. */
     private static PurchaseRequested cartRequest(String key, UUID user) {
         return PurchaseRequested.cart(new IdempotencyKey(key), user, List.of());
-    }
-
-    /** The one outcome of a request, once it is there. */
-    private static Outcome only(String key) {
-        await().atMost(WAIT).untilAsserted(() -> assertThat(outcomes().forRequest(key)).hasSize(1));
-        return outcomes().forRequest(key).get(0);
-    }
-
-    /** Each line as "item quantity stock", the stock being remainingStock (orders, refunds). */
-    private static List<String> lines(JsonNode event) {
-        List<String> lines = new ArrayList<>();
-        for (JsonNode l : event.get("lines")) {
-            lines.add(l.get("itemId").asString() + " " + l.get("quantity").asInt() + " " + l.get("remainingStock").asInt());
-        }
-        return lines;
-    }
-
-    private List<UUID> ordersWith(UUID item) {
-        return jdbc.sql("select distinct order_id from order_lines where item_id = :item").param("item", item)
-                .query(UUID.class).list().stream().collect(Collectors.toList());
     }
 }

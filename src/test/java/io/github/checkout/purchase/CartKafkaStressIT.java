@@ -200,8 +200,4 @@ class CartKafkaStressIT extends IntegrationTestSupport {
         return jdbc.sql("select count(*) from " + table + " where idempotency_key like :pattern").param("pattern", pattern)
                 .query(Integer.class).single();
     }
-
-    private long deadlocks() {
-        return jdbc.sql("select deadlocks from pg_stat_database where datname = current_database()").query(Long.class).single();
-    }
 }

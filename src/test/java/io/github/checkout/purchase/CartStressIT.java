@@ -2,6 +2,7 @@ package io.github.checkout.purchase;
 
 import static io.github.checkout.support.DecideCalls.decidePurchases;
 import static io.github.checkout.support.DecideCalls.decideRefunds;
+import static io.github.checkout.support.DecideCalls.retried;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
@@ -12,7 +13,6 @@ import io.github.checkout.support.DecideCalls.PurchaseAnswer;
 import io.github.checkout.support.DecideCalls.Refund;
 import io.github.checkout.support.DecideCalls.RefundAnswer;
 import io.github.checkout.support.IntegrationTestSupport;
-import java.sql.SQLException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -25,7 +25,6 @@ import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.function.Supplier;
 import java.util.stream.IntStream;
 import org.junit.jupiter.api.Test;
 import org.springframework.jdbc.core.simple.JdbcClient;
@@ -190,36 +189,6 @@ class CartStressIT extends IntegrationTestSupport {
                     .isEqualTo(Map.of("initial", INITIAL, "sales", -s, "refund", r, "restock", in));
         }
         assertThat(auditViolations()).isEmpty();
-    }
-
-    /** Runs the call, again after a serialization_failure only, as the service does; any other exception is recorded. */
-    private static <T> T retried(Queue<String> errors, Supplier<T> call) {
-        for (int attempt = 1; ; attempt++) {
-            try {
-                return call.get();
-            } catch (RuntimeException e) {
-                String state = sqlState(e);
-                if ("40001".equals(state) && attempt < 10) {
-                    continue;
-                }
-                errors.add(state + " " + e.getMessage());
-                return null;
-            }
-        }
-    }
-
-    private static String sqlState(Throwable e) {
-        for (Throwable t = e; t != null; t = t.getCause()) {
-            if (t instanceof SQLException sql) {
-                return sql.getSQLState();
-            }
-        }
-        return "none";
-    }
-
-    private long deadlocks() {
-        return jdbc.sql("select deadlocks from pg_stat_database where datname = current_database()")
-                .query(Long.class).single();
     }
 
     /** Per item, the sum of its ledger rows per reason, the reasons it has none of as 0. */

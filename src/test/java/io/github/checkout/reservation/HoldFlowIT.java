@@ -17,7 +17,6 @@ import io.github.checkout.support.OutcomeCollector.Outcome;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.UUID;
 import org.apache.kafka.clients.producer.ProducerRecord;
@@ -25,7 +24,6 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.springframework.test.annotation.DirtiesContext;
 import org.springframework.test.context.TestPropertySource;
-import tools.jackson.databind.JsonNode;
 
 /**
  * Holds end to end: placed with a purchase request's holdFor, then confirmed, released, extended or expired by the
@@ -200,24 +198,5 @@ class HoldFlowIT extends IntegrationTestSupport {
 
     private static String line(UUID item, int quantity) {
         return "{\"itemId\":\"%s\",\"quantity\":%d}".formatted(item, quantity);
-    }
-
-    /** The one outcome of a request, once it is there. */
-    private static Outcome only(String key) {
-        await().atMost(WAIT).untilAsserted(() -> assertThat(outcomes().forRequest(key)).hasSize(1));
-        return outcomes().forRequest(key).get(0);
-    }
-
-    /** Each line as "item quantity remainingStock". */
-    private static List<String> lines(JsonNode event) {
-        List<String> lines = new ArrayList<>();
-        for (JsonNode l : event.get("lines")) {
-            lines.add(l.get("itemId").asString() + " " + l.get("quantity").asInt() + " " + l.get("remainingStock").asInt());
-        }
-        return lines;
-    }
-
-    private List<UUID> ordersWith(UUID item) {
-        return jdbc.sql("select distinct order_id from order_lines where item_id = :item").param("item", item).query(UUID.class).list();
     }
 }

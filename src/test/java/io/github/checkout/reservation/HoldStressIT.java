@@ -3,6 +3,7 @@ package io.github.checkout.reservation;
 import static io.github.checkout.support.DecideCalls.decidePurchase;
 import static io.github.checkout.support.DecideCalls.decideReservation;
 import static io.github.checkout.support.DecideCalls.sweep;
+import static io.github.checkout.support.DecideCalls.retried;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
@@ -12,7 +13,6 @@ import io.github.checkout.support.DecideCalls.PurchaseAnswer;
 import io.github.checkout.support.DecideCalls.Reservation;
 import io.github.checkout.support.DecideCalls.ReservationAnswer;
 import io.github.checkout.support.IntegrationTestSupport;
-import java.sql.SQLException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -29,7 +29,6 @@ import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.function.Supplier;
 import java.util.stream.Collectors;
 import org.junit.jupiter.api.Test;
 import org.springframework.jdbc.core.simple.JdbcClient;
@@ -189,35 +188,5 @@ class HoldStressIT extends IntegrationTestSupport {
 
     private static void count(Map<String, AtomicInteger> counts, String name) {
         counts.computeIfAbsent(name, k -> new AtomicInteger()).incrementAndGet();
-    }
-
-    /** Runs the call, again after a serialization_failure only, as the service does; any other exception is recorded. */
-    private static <T> T retried(Queue<String> errors, Supplier<T> call) {
-        for (int attempt = 1; ; attempt++) {
-            try {
-                return call.get();
-            } catch (RuntimeException e) {
-                String state = sqlState(e);
-                if ("40001".equals(state) && attempt < 10) {
-                    continue;
-                }
-                errors.add(state + " " + e.getMessage());
-                return null;
-            }
-        }
-    }
-
-    private static String sqlState(Throwable e) {
-        for (Throwable t = e; t != null; t = t.getCause()) {
-            if (t instanceof SQLException sql) {
-                return sql.getSQLState();
-            }
-        }
-        return "none";
-    }
-
-    private long deadlocks() {
-        return jdbc.sql("select deadlocks from pg_stat_database where datname = current_database()")
-                .query(Long.class).single();
     }
 }

@@ -7,7 +7,9 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Queue;
 import java.util.UUID;
+import java.util.function.Supplier;
 import org.springframework.jdbc.core.simple.JdbcClient;
 
 /**
@@ -237,5 +239,33 @@ public final class DecideCalls {
             values.add(type.cast(type == UUID.class && value instanceof String text ? UUID.fromString(text) : value));
         }
         return values;
+    }
+
+    /**
+     * Runs the call, again after a serialization_failure (a key decided by a concurrent batch) only, as the service
+     * does; any other exception is recorded in {@code errors} by its SQL state and message, and null returned.
+     */
+    public static <T> T retried(Queue<String> errors, Supplier<T> call) {
+        for (int attempt = 1; ; attempt++) {
+            try {
+                return call.get();
+            } catch (RuntimeException e) {
+                String state = sqlState(e);
+                if ("40001".equals(state) && attempt < 10) {
+                    continue;
+                }
+                errors.add(state + " " + e.getMessage());
+                return null;
+            }
+        }
+    }
+
+    private static String sqlState(Throwable e) {
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            if (t instanceof SQLException sql) {
+                return sql.getSQLState();
+            }
+        }
+        return "none";
     }
 }

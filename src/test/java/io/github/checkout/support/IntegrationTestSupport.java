@@ -1,8 +1,10 @@
 package io.github.checkout.support;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -26,6 +28,7 @@ import org.springframework.boot.test.context.SpringBootTest;
 import org.springframework.jdbc.core.simple.JdbcClient;
 import org.springframework.test.context.DynamicPropertyRegistry;
 import org.springframework.test.context.DynamicPropertySource;
+import tools.jackson.databind.JsonNode;
 
 /**
  * Base of every integration test: the shared infrastructure, a plain producer, the outcome collector
@@ -124,6 +127,33 @@ public abstract class IntegrationTestSupport {
 
     protected static OutcomeCollector outcomes() {
         return OutcomeCollector.shared();
+    }
+
+    /** PostgreSQL's count of deadlocks it detected and broke in this database, since it started. */
+    protected long deadlocks() {
+        return jdbc.sql("select deadlocks from pg_stat_database where datname = current_database()")
+                .query(Long.class).single();
+    }
+
+    /** The one outcome of a request, once it is there (within 30 s). */
+    protected static OutcomeCollector.Outcome only(String key) {
+        await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> assertThat(outcomes().forRequest(key)).hasSize(1));
+        return outcomes().forRequest(key).get(0);
+    }
+
+    /** An event's lines, each as "item quantity remainingStock". */
+    protected static List<String> lines(JsonNode event) {
+        List<String> lines = new ArrayList<>();
+        for (JsonNode l : event.get("lines")) {
+            lines.add(l.get("itemId").asString() + " " + l.get("quantity").asInt() + " " + l.get("remainingStock").asInt());
+        }
+        return lines;
+    }
+
+    /** The orders with a line of the item. */
+    protected List<UUID> ordersWith(UUID item) {
+        return jdbc.sql("select distinct order_id from order_lines where item_id = :item").param("item", item)
+                .query(UUID.class).list();
     }
 
     protected UUID newItem(int stock) {
