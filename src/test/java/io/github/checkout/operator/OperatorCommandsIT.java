@@ -211,20 +211,6 @@ class OperatorCommandsIT extends IntegrationTestSupport {
             db.sql("update purchase_decisions set refunded_quantity = 2 where order_id = :order")
                     .param("order", refundedAbove).update();
 
-            // Held units that no hold accounts for, neither live holds nor the ledger.
-            UUID heldByNothing = item(db, 1);
-            db.sql("update items set held = 1 where id = :item").param("item", heldByNothing).update();
-            // A hold released, then ended a second time: its release copied in the ledger, then a correction that
-            // keeps the stock equal to the ledger.
-            UUID endedTwiceItem = item(db, 2);
-            UUID endedTwice = releasedHold(db, endedTwiceItem);
-            db.sql("""
-                    insert into stock_ledger (item_id, delta, held_delta, reason, reservation_ids, balance)
-                    select item_id, delta, held_delta, reason, reservation_ids, balance + delta from stock_ledger
-                    where :hold = any (reservation_ids) and reason = 'hold_released'""").param("hold", endedTwice).update();
-            db.sql("insert into stock_ledger (item_id, delta, reason, operator, balance) values (:item, -1, 'correction', 'test', 2)")
-                    .param("item", endedTwiceItem).update();
-
             List<StockOperations.Violation> violations = new StockOperations(db).audit();
             assertThat(violations).map(v -> v.check() + ": " + v.detail()).anySatisfy(v -> assertThat(v).contains(
                             "one_decision_per_request: refund " + twiceKey + " of order " + refundedTwice,
