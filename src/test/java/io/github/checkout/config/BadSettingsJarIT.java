@@ -99,6 +99,15 @@ class BadSettingsJarIT {
     }
 
     @Test
+    void holdsThatCouldOutliveTheirLifetime_areRefusedAtStart() throws Exception {
+        // The longest holdFor (2 hours) above the longest a hold may live (1 hour, the default).
+        Ended run = runJar(plainKafkaAndDatabase(), "--checkout.holds.max-duration=PT2H");
+
+        assertThat(run.status()).as(run.output()).isNotZero();
+        assertThat(run.output()).contains("checkout.holds").contains("max-lifetime must be at least max-duration");
+    }
+
+    @Test
     void latin1Database_isRefusedNamingItsEncodingBeforeAnythingIsMigrated() throws Exception {
         String database = "latin1_" + UUID.randomUUID().toString().replace("-", "");
         admin("create database " + database + " with encoding 'LATIN1' lc_collate 'C' lc_ctype 'C' template template0");
