@@ -72,7 +72,7 @@ class HoldStressIT extends IntegrationTestSupport {
                 if (ids != null) {
                     swept.addAll(ids);
                 }
-                Thread.sleep(10);
+                Thread.sleep(10); // pacing only: the sweep's tick
             }
             return null;
         });
@@ -123,7 +123,7 @@ class HoldStressIT extends IntegrationTestSupport {
                         }
                     }
                     waiting = still;
-                    Thread.sleep(20);
+                    Thread.sleep(20); // pacing only: a buyer left out tries again every 20 ms
                 }
                 return null;
             });

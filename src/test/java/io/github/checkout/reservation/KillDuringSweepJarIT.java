@@ -75,7 +75,10 @@ class KillDuringSweepJarIT {
                 assertThat(attempt).as("tries to freeze a sweep between its two commits").isLessThanOrEqualTo(MAX_FREEZES);
                 Thread.sleep(ThreadLocalRandom.current().nextInt(50)); // pacing only: a random moment of the sweep
                 service.freeze();
-                await().pollDelay(Duration.ofMillis(300)).until(() -> true);
+                int markedAtFreeze = holds.count("select count(*) from reservations where expiry_sent_at is not null");
+                await().during(Duration.ofMillis(300)).atMost(Duration.ofSeconds(2)).untilAsserted(() ->
+                        assertThat(holds.count("select count(*) from reservations where expiry_sent_at is not null"))
+                                .as("holds marked sent while the sweep is frozen").isEqualTo(markedAtFreeze));
                 lostUnlessResent = markedButNotSent(holds, sent);
                 if (lostUnlessResent.isEmpty()) {
                     service.resume();
