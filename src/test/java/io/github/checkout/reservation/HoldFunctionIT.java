@@ -536,6 +536,35 @@ class HoldFunctionIT extends IntegrationTestSupport {
         }
     }
 
+    /**
+     * Purchase batches lock items, then holds; a confirmation that locked its hold before its items could
+     * deadlock with them. Forced: the item is locked while the confirmation runs, and its hold must stay free.
+     */
+    @Test
+    void aConfirmation_waitsForItsItemsBeforeLockingItsHold() throws Exception {
+        UUID item = newItem(1);
+        UUID id = place(item, 1, MINUTE).reservationId();
+        ExecutorService caller = Executors.newSingleThreadExecutor();
+        SingleConnectionDataSource confirmConnection = Concurrently.connection();
+        SingleConnectionDataSource probe = Concurrently.connection();
+        try (HeldRowLock lock = HeldRowLock.onItem(item)) {
+            Future<ReservationAnswer> confirm = caller.submit(() ->
+                    decideReservation(JdbcClient.create(confirmConnection), Reservation.confirm("confirm-" + id, id)));
+            lock.awaitWaiters(1, "decide_reservations");
+            probe.getConnection().setAutoCommit(false);
+            assertThat(JdbcClient.create(probe).sql("select id from reservations where id = :id for update nowait")
+                    .param("id", id).query(UUID.class).single())
+                    .as("the hold, free while its confirmation waits for the item").isEqualTo(id);
+            probe.getConnection().rollback();
+            lock.release();
+            assertThat(confirm.get(30, TimeUnit.SECONDS).outcome()).isEqualTo("ORDER_CREATED");
+        } finally {
+            caller.shutdownNow();
+            confirmConnection.destroy();
+            probe.destroy();
+        }
+    }
+
     @Test
     void aSweep_skipsAHoldAnotherTransactionHasLocked_insteadOfWaitingForIt() throws Exception {
         UUID item = newItem(1);
